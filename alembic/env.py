@@ -1,0 +1,72 @@
+"""Alembic environment for the TravelPacker schema.
+
+Follows Alembic's connection-sharing recipe: when the caller (migrator, tests)
+passes a connection in ``config.attributes["connection"]`` it is used as is,
+inside whatever transaction the caller opened; otherwise an engine is built
+from ``sqlalchemy.url``. ``config.attributes["context_options"]`` lets the
+caller add ``context.configure`` options (migrator passes its per-migration
+hook and the transaction mode); bare ``alembic`` passes none.
+"""
+
+from logging.config import fileConfig
+
+from sqlalchemy import Connection, Engine, engine_from_config, pool
+
+import src.database.audit_models
+import src.database.models  # noqa: F401  (registers the tables)
+from alembic import context
+from src.database.base import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **config.attributes.get("context_options", {}),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    shared = config.attributes.get("connection")
+    if isinstance(shared, Connection):
+        _run_on(shared)
+        return
+    if isinstance(shared, Engine):  # pytest-alembic shares an engine
+        with shared.connect() as connection:
+            _run_on(connection)
+            connection.commit()
+        return
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+    with connectable.connect() as connection:
+        _run_on(connection)
+
+
+def _run_on(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        **config.attributes.get("context_options", {}),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

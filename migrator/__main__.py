@@ -1,0 +1,5 @@
+import sys
+
+from migrator import cli
+
+sys.exit(cli.main())

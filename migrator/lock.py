@@ -1,0 +1,163 @@
+"""The migration lock: a session-level PostgreSQL advisory lock on the migration connection."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from migrator import logs
+from migrator.errors import LockNotHeld, LockTimeout
+from migrator.signals import Stop
+
+_POLL_FIRST = 0.02
+_POLL_MAX = 0.2
+_REPORT_EVERY = 5.0
+
+_HOLDERS = text(
+    """
+    select a.pid, a.application_name, a.backend_start, a.query_start, a.state
+    from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'advisory' and l.granted
+      and l.database = (select oid from pg_database where datname = current_database())
+      and l.classid::bigint = :classid and l.objid::bigint = :objid and l.objsubid = 1
+    """
+)
+
+
+def lock_key(version_table: str, schema: str | None) -> int:
+    """A stable signed 64-bit key per (schema, version table); advisory locks are per database."""
+    digest = hashlib.sha256(f"migrator:{schema or ''}.{version_table}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def key_parts(key: int) -> tuple[int, int]:
+    """How pg_locks shows a bigint key: (classid, objid), the high and low 32 bits."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class Holder:
+    pid: int
+    application_name: str
+    since: str | None
+    query_start: str | None
+    state: str | None
+
+
+def holders(conn: Connection, key: int) -> list[Holder]:
+    classid, objid = key_parts(key)
+    rows = conn.execute(_HOLDERS, {"classid": classid, "objid": objid}).all()
+    conn.commit()
+    return [Holder(r.pid, r.application_name or "", _iso(r.backend_start), _iso(r.query_start), r.state) for r in rows]
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@contextmanager
+def advisory_lock(conn: Connection, key: int, timeout: float, stop: Stop) -> Iterator[None]:
+    """Hold the lock for the block; raise LockTimeout after ``timeout`` seconds of waiting."""
+    log = logs.get().bind(lock_key=key)
+    started = time.monotonic()
+    acquired_by = _acquire(conn, key, timeout, stop, log)
+    try:
+        _verify_held(conn, key, acquired_by)
+        log.info("lock.acquired", waited_ms=round((time.monotonic() - started) * 1000), backend_pid=acquired_by)
+        yield
+    finally:
+        _release(conn, key, log)
+
+
+def _acquire(conn: Connection, key: int, timeout: float, stop: Stop, log: Any) -> int:
+    """Poll until the lock is ours; return the backend pid that took it."""
+    deadline = time.monotonic() + timeout
+    delay = _POLL_FIRST
+    next_report = time.monotonic()
+    while True:
+        got, pid = conn.execute(text("select pg_try_advisory_lock(:key), pg_backend_pid()"), {"key": key}).one()
+        conn.commit()
+        if got:
+            return int(pid)
+        now = time.monotonic()
+        if now >= deadline:
+            raise LockTimeout(
+                f"migration lock {key} not acquired within {timeout:g}s; held by {_describe(holders(conn, key))}",
+                hint="another migration is still running; wait for it or raise --lock-timeout "
+                "(a stuck holder can be ended with pg_terminate_backend(pid))",
+            )
+        if now >= next_report:
+            found = holders(conn, key)
+            first = found[0] if found else None
+            log.info(
+                "lock.waiting",
+                holder_pid=first.pid if first else None,
+                holder_application_name=first.application_name if first else None,
+                holder_since=first.since if first else None,
+                holder_query_start=first.query_start if first else None,
+                waited_s=round(now - (deadline - timeout), 1),
+            )
+            next_report = now + _REPORT_EVERY
+        if stop.event.wait(min(delay, max(0.0, deadline - now))):
+            stop.raise_if_stopped()
+        delay = min(delay * 2, _POLL_MAX)
+
+
+def _describe(found: list[Holder]) -> str:
+    if not found:
+        return "a session that has since gone"
+    h = found[0]
+    return f"pid {h.pid} (application_name={h.application_name!r}, connected since {h.since})"
+
+
+_HELD_HERE = text(
+    """
+    select pg_backend_pid() as pid, exists(
+        select 1 from pg_locks
+        where locktype = 'advisory' and granted and pid = pg_backend_pid()
+          and classid::bigint = :classid and objid::bigint = :objid and objsubid = 1
+    ) as held
+    """
+)
+
+
+def _verify_held(conn: Connection, key: int, acquired_by: int) -> None:
+    """Refuse when a later transaction does not see the lock on its own backend.
+
+    Behind a transaction-pooling proxy (PgBouncer) every transaction may run on
+    another server session, and a session lock taken in one protects nothing.
+    """
+    classid, objid = key_parts(key)
+    row = conn.execute(_HELD_HERE, {"classid": classid, "objid": objid}).one()
+    conn.commit()
+    if not is_lock_ours(acquired_by, int(row.pid), bool(row.held)):
+        raise LockNotHeld(
+            f"the advisory lock taken by backend pid {acquired_by} is not held by backend pid "
+            f"{row.pid} that runs this connection's next transaction: a transaction-pooling proxy "
+            "such as PgBouncer is between migrator and PostgreSQL, and a session lock behind it "
+            "protects nothing",
+            hint="point migrator at PostgreSQL directly or at a session-pooling port",
+        )
+
+
+def is_lock_ours(acquired_by: int, current_pid: int, held_by_current: bool) -> bool:
+    return acquired_by == current_pid and held_by_current
+
+
+def _release(conn: Connection, key: int, log: Any) -> None:
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.execute(text("select pg_advisory_unlock(:key)"), {"key": key})
+        conn.commit()
+        log.info("lock.released")
+    except Exception as exc:  # noqa: BLE001  (closing the connection releases it anyway)
+        log.info("lock.released", via="connection close", reason=type(exc).__name__)

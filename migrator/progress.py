@@ -1,0 +1,94 @@
+"""Per-migration events: started (from Alembic's step log) and applied (on_version_apply)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from migrator import logs
+from migrator.signals import Stop
+
+_ALEMBIC_STEP_LOGGER = "alembic.runtime.migration"
+
+
+@dataclass
+class Applied:
+    revision: str
+    message: str
+    direction: str
+    duration_ms: int
+
+
+class Progress:
+    """Turns Alembic's per-step signals into ``migration.started`` / ``migration.applied``."""
+
+    def __init__(self, stop: Stop) -> None:
+        self.stop = stop
+        self.applied: list[Applied] = []
+        self._log = logs.get()
+        self._running: tuple[str, str, str, float] | None = None
+        self._mark = time.monotonic()
+        self._filter = _StepFilter(self)
+
+    def __enter__(self) -> Progress:
+        logger = logging.getLogger(_ALEMBIC_STEP_LOGGER)
+        self._saved_level = logger.level
+        logger.setLevel(min(logging.INFO, logger.getEffectiveLevel()))  # we need its step lines
+        logger.addFilter(self._filter)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logger = logging.getLogger(_ALEMBIC_STEP_LOGGER)
+        logger.removeFilter(self._filter)
+        logger.setLevel(self._saved_level)
+
+    def started(self, revision: str, message: str, direction: str) -> None:
+        self._finish()  # env.py without on_version_apply: the next start ends the last one
+        self._running = (revision, message, direction, time.monotonic())
+        self._log.info("migration.started", revision=revision, message=message, direction=direction)
+
+    def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        """Alembic's documented hook, called after each step (inside its transaction)."""
+        if not step.is_stamp:
+            if self._running is None:  # Alembic's INFO line was filtered out by the log level
+                direction = "upgrade" if step.is_upgrade else "downgrade"
+                doc = (getattr(step.up_revision, "doc", "") or "").strip()
+                self._running = (step.up_revision_id, doc, direction, self._mark)
+            self._finish()
+        self.stop.raise_if_stopped()
+
+    def finish(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._running is None:
+            return
+        revision, message, direction, started = self._running
+        self._running = None
+        self._mark = time.monotonic()
+        duration_ms = round((self._mark - started) * 1000)
+        self.applied.append(Applied(revision, message, direction, duration_ms))
+        self._log.info(
+            "migration.applied", revision=revision, message=message, direction=direction, duration_ms=duration_ms
+        )
+
+
+class _StepFilter(logging.Filter):
+    """Alembic logs ``Running <step>`` before each step; replace it with a structured event."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        step = record.args[0] if record.msg == "Running %s" and isinstance(record.args, tuple) else None
+        script = getattr(step, "revision", None)
+        revision = getattr(script, "revision", None)
+        if not isinstance(revision, str):
+            # Its other INFO lines ("Context impl", "Will assume transactional DDL") are noise.
+            return record.levelno > logging.INFO or logging.getLogger().isEnabledFor(logging.DEBUG)
+        direction = "upgrade" if getattr(step, "is_upgrade", True) else "downgrade"
+        self.progress.started(revision, (getattr(script, "doc", "") or "").strip(), direction)
+        return False

@@ -1,0 +1,125 @@
+"""Settings built once from flags > environment > *_FILE > defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator.errors import ConfigError
+
+DEFAULT_WAIT_TIMEOUT = 60.0
+DEFAULT_LOCK_TIMEOUT = 600.0
+LOG_FORMATS = ("json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    database_url: str | None = field(repr=False)
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    lock_key: int | None = None
+    log_format: str = "json"
+    log_level: str = "info"
+    transaction_per_migration: bool = False
+
+
+def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: bool) -> Settings:
+    """Resolve every setting; raises ConfigError naming the bad input."""
+    return Settings(
+        config_path=Path(_pick(args.config, environ, "ALEMBIC_CONFIG") or "alembic.ini"),
+        database_url=_database_url(args.database_url, environ),
+        wait_timeout=_seconds(args.wait_timeout, environ, "MIGRATOR_WAIT_TIMEOUT", DEFAULT_WAIT_TIMEOUT),
+        lock_timeout=_seconds(args.lock_timeout, environ, "MIGRATOR_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT),
+        lock_key=_lock_key(environ.get("MIGRATOR_LOCK_KEY")),
+        log_format=_choice(
+            args.log_format,
+            environ,
+            "MIGRATOR_LOG_FORMAT",
+            LOG_FORMATS,
+            "console" if stderr_is_tty else "json",
+        ),
+        log_level=_choice(args.log_level, environ, "MIGRATOR_LOG_LEVEL", LOG_LEVELS, "info"),
+        transaction_per_migration=bool(getattr(args, "transaction_per_migration", False))
+        or _flag(environ, "MIGRATOR_TRANSACTION_PER_MIGRATION"),
+    )
+
+
+def from_process(args: argparse.Namespace) -> Settings:
+    return build(args, os.environ, sys.stderr.isatty())
+
+
+def _pick(flag: str | None, environ: Mapping[str, str], name: str) -> str | None:
+    if flag is not None:
+        return flag
+    value = environ.get(name)
+    return value if value else None
+
+
+def _database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
+    url = _pick(flag, environ, "DATABASE_URL")
+    if url is not None:
+        return url.strip()
+    path = environ.get("DATABASE_URL_FILE")
+    if not path:
+        return None
+    try:
+        content = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"DATABASE_URL_FILE={path} cannot be read: {exc.strerror}",
+            hint="mount the secret file or set DATABASE_URL",
+        ) from None
+    if not content:
+        raise ConfigError(f"DATABASE_URL_FILE={path} is empty", hint="put the database URL in it")
+    return content
+
+
+def _seconds(flag: float | None, environ: Mapping[str, str], name: str, default: float) -> float:
+    if flag is not None:
+        value = flag
+    elif environ.get(name):
+        try:
+            value = float(environ[name])
+        except ValueError:
+            raise ConfigError(f"{name}={environ[name]!r} is not a number of seconds") from None
+    else:
+        return default
+    if value < 0:
+        raise ConfigError(f"{name.lower()} must be 0 or more seconds, got {value:g}")
+    return value
+
+
+def _lock_key(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    try:
+        key = int(raw, 0)
+    except ValueError:
+        raise ConfigError(f"MIGRATOR_LOCK_KEY={raw!r} is not an integer") from None
+    if not -(2**63) <= key < 2**63:
+        raise ConfigError("MIGRATOR_LOCK_KEY must fit in a signed 64-bit integer")
+    return key
+
+
+def _choice(flag: str | None, environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (_pick(flag, environ, name) or default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1 or 0)")

@@ -1,0 +1,97 @@
+"""TravelPacker's database models and the start-up schema check.
+
+The application never builds or migrates its own schema: migrator does that
+(``migrator upgrade``) before the application starts, and ``init_db`` only
+refuses to run against a database that is not at the scripts' head.
+"""
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from src.database.audit_models import AuditLog
+from src.database.base import Base
+from src.database.models import (
+    ItemCategory,
+    PackingItem,
+    Transportation,
+    Traveler,
+    TravelStyle,
+    Trip,
+    User,
+)
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "ItemCategory",
+    "PackingItem",
+    "SchemaNotAtHeadError",
+    "Transportation",
+    "TravelStyle",
+    "Traveler",
+    "Trip",
+    "User",
+    "init_db",
+    "normalise_url",
+]
+
+DEFAULT_ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+# SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; only psycopg2 is installed.
+_POSTGRES_DRIVERNAMES = frozenset({"postgres", "postgresql"})
+
+
+class SchemaNotAtHeadError(RuntimeError):
+    """The database's Alembic revision is not the migration scripts' head."""
+
+    def __init__(self, current: Iterable[str], expected: Iterable[str]) -> None:
+        self.current = tuple(sorted(current))
+        self.expected = tuple(sorted(expected))
+        super().__init__(
+            f"database schema is at {_describe(self.current)}, expected "
+            f"{_describe(self.expected)}; run `migrator upgrade` first"
+        )
+
+
+def normalise_url(database_url: str) -> URL:
+    """Parse a database URL, pinning the psycopg2 driver for bare PostgreSQL schemes."""
+    url = make_url(database_url)
+    if url.drivername in _POSTGRES_DRIVERNAMES:
+        return url.set(drivername="postgresql+psycopg2")
+    return url
+
+
+def init_db(database_url: str | None = None, alembic_ini: str | Path = DEFAULT_ALEMBIC_INI) -> str:
+    """Return the database's revision if it is at head; raise SchemaNotAtHeadError otherwise.
+
+    Reads only: never migrates, never calls ``create_all()``.
+    """
+    url = database_url or os.environ.get("DATABASE_URL")
+    if not url:
+        raise ValueError("no database URL: pass database_url or set DATABASE_URL")
+    expected = ScriptDirectory.from_config(Config(str(alembic_ini))).get_heads()
+    current = _current_heads(normalise_url(url))
+    if set(current) != set(expected):
+        raise SchemaNotAtHeadError(current, expected)
+    return _describe(tuple(sorted(current)))
+
+
+def _current_heads(url: URL) -> tuple[str, ...]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_heads()
+    finally:
+        engine.dispose()
+
+
+def _describe(revisions: tuple[str, ...]) -> str:
+    return ", ".join(revisions) if revisions else "<base> (no revision)"
