@@ -57,8 +57,15 @@ def load_script(cfg: Config) -> ScriptDirectory:
 
 
 def script_state(script: ScriptDirectory) -> ScriptState:
+    """Load every revision file once; a file that does not load is a broken project (exit 2)."""
     with translated_revision_errors():
-        known = frozenset(s.revision for s in script.walk_revisions())
+        try:
+            known = frozenset(s.revision for s in script.walk_revisions())
+        except (SyntaxError, ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"cannot load the migration scripts: {type(exc).__name__}: {exc}",
+                hint="fix the revision file named above",
+            ) from exc
         return ScriptState(heads=tuple(script.get_heads()), known=known)
 
 

@@ -14,6 +14,7 @@ from migrator.errors import ConfigError
 from migrator.redact import mask_url
 
 APPLICATION_NAME = "migrator"
+CLIENT_CHECK_INTERVAL_MS = 1000
 _DRIVER = "postgresql+psycopg2"
 _ACCEPTED_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg2"}
 # Errors that come back the same however often we retry.
@@ -89,6 +90,19 @@ def connect(engine: Engine, timeout: float) -> Connection:
         return engine.connect()
     finally:
         event.remove(engine, "do_connect", set_timeout)
+
+
+def watch_client(conn: Connection) -> None:
+    """Ask the server to notice a vanished client during a long statement (PostgreSQL 14+).
+
+    Without it, a runner killed with -9 in the middle of a long statement leaves its
+    backend (and so the migration lock and transaction) alive until the statement ends.
+    """
+    try:
+        conn.exec_driver_sql(f"set client_connection_check_interval = {CLIENT_CHECK_INTERVAL_MS}")
+        conn.commit()
+    except DBAPIError:  # older servers do not have the setting; nothing to do there
+        conn.rollback()
 
 
 def error_text(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ def mask_url(raw: str) -> str:
     if match is None:
         return _QUERY_SECRET.sub(r"\1" + MASK, raw)
     start = match.end()
-    end_of_token = _token_end(raw, start)
+    end_of_token = _token_end(raw, start, quotes_end=False)
     at = raw.rfind("@", start, end_of_token)
     masked = raw
     if at != -1:
@@ -34,9 +34,10 @@ def mask_url(raw: str) -> str:
     return _QUERY_SECRET.sub(r"\1" + MASK, masked)
 
 
-def _token_end(text: str, start: int) -> int:
+def _token_end(text: str, start: int, quotes_end: bool = True) -> int:
+    """Where a URL starting at ``start`` ends: whitespace, or a quote in running text."""
     for index in range(start, len(text)):
-        if text[index].isspace() or text[index] in "'\"":
+        if text[index].isspace() or (quotes_end and text[index] in "'\""):
             return index
     return len(text)
 
@@ -96,7 +97,7 @@ def password_of(raw: str | None) -> str | None:
     if match is None:
         return None
     start = match.end()
-    at = raw.rfind("@", start, _token_end(raw, start))
+    at = raw.rfind("@", start, _token_end(raw, start, quotes_end=False))
     if at == -1:
         return None
     _user, sep, password = raw[start:at].partition(":")

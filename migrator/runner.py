@@ -47,6 +47,7 @@ def connection(settings: Settings, stop: Stop) -> Iterator[Connection]:
         lambda remaining: db.connect(engine, remaining), settings.wait_timeout, stop, db.display(url)
     )
     stop.set_cancel(conn.connection.dbapi_connection.cancel)  # type: ignore[union-attr]
+    db.watch_client(conn)
     try:
         yield conn
     finally:

@@ -59,28 +59,29 @@ def write_project(root: Path, revisions: list[Revision]) -> Path:
     (root / "alembic.ini").write_text(INI)
     (root / "migrations" / "env.py").write_text(ENV_PY)
     for rev in revisions:
-        body = textwrap.dedent(
-            f'''\
-            """{rev.message or rev.id}
-
-            Revision ID: {rev.id}
-            """
-            from alembic import op
-            import sqlalchemy as sa
-
-            revision = {rev.id!r}
-            down_revision = {rev.down!r}
-            branch_labels = None
-            depends_on = None
-
-
-            def upgrade():
-            {textwrap.indent(rev.upgrade, "    ")}
-
-
-            def downgrade():
-            {textwrap.indent(rev.downgrade, "    ")}
-            '''
+        body = "\n".join(
+            [
+                f'"""{rev.message or rev.id}',
+                "",
+                f"Revision ID: {rev.id}",
+                '"""',
+                "from alembic import op",
+                "import sqlalchemy as sa",
+                "",
+                f"revision = {rev.id!r}",
+                f"down_revision = {rev.down!r}",
+                "branch_labels = None",
+                "depends_on = None",
+                "",
+                "",
+                "def upgrade():",
+                textwrap.indent(rev.upgrade, "    "),
+                "",
+                "",
+                "def downgrade():",
+                textwrap.indent(rev.downgrade, "    "),
+                "",
+            ]
         )
         (versions / f"{rev.id}.py").write_text(body)
     return root / "alembic.ini"
