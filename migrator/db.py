@@ -11,7 +11,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from migrator.errors import ConfigError
-from migrator.redact import mask_url
+from migrator.redact import mask_url, password_of
 
 APPLICATION_NAME = "migrator"
 CLIENT_CHECK_INTERVAL_MS = 1000
@@ -39,6 +39,12 @@ def normalise_url(raw: str | None) -> URL:
         raise ConfigError(
             "no database URL given",
             hint="set --database-url, DATABASE_URL or DATABASE_URL_FILE",
+        )
+    if "@" in (password_of(raw) or ""):
+        # SQLAlchemy would split at the first @ and take the rest of the password for the host.
+        raise ConfigError(
+            f"the password in database URL {mask_url(raw)} contains a raw '@'",
+            hint="percent-encode special characters in the password ('@' as %40, '/' as %2F, '%' as %25)",
         )
     try:
         url = make_url(raw)
@@ -90,6 +96,12 @@ def connect(engine: Engine, timeout: float) -> Connection:
         return engine.connect()
     finally:
         event.remove(engine, "do_connect", set_timeout)
+
+
+def backend_pid(engine: Engine) -> int:
+    """The server pid behind a fresh client connection."""
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
 
 
 def watch_client(conn: Connection) -> None:

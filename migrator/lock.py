@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +33,7 @@ _HOLDERS = text(
 
 def lock_key(version_table: str, schema: str | None) -> int:
     """A stable signed 64-bit key per (schema, version table); advisory locks are per database."""
-    digest = hashlib.sha256(f"migrator:{schema or ''}.{version_table}".encode()).digest()
+    digest = hashlib.sha256(f"migrator:{schema or 'public'}.{version_table}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -64,13 +64,19 @@ def _iso(value: Any) -> str | None:
 
 
 @contextmanager
-def advisory_lock(conn: Connection, key: int, timeout: float, stop: Stop) -> Iterator[None]:
-    """Hold the lock for the block; raise LockTimeout after ``timeout`` seconds of waiting."""
+def advisory_lock(
+    conn: Connection, key: int, timeout: float, stop: Stop, other_client_pid: Callable[[], int]
+) -> Iterator[None]:
+    """Hold the lock for the block; raise LockTimeout after ``timeout`` seconds of waiting.
+
+    ``other_client_pid`` opens a second client connection and returns its backend pid:
+    behind a transaction pooler it is served by our own backend.
+    """
     log = logs.get().bind(lock_key=key)
     started = time.monotonic()
     acquired_by = _acquire(conn, key, timeout, stop, log)
     try:
-        _verify_held(conn, key, acquired_by)
+        _verify_held(conn, key, acquired_by, other_client_pid)
         log.info("lock.acquired", waited_ms=round((time.monotonic() - started) * 1000), backend_pid=acquired_by)
         yield
     finally:
@@ -129,27 +135,32 @@ _HELD_HERE = text(
 )
 
 
-def _verify_held(conn: Connection, key: int, acquired_by: int) -> None:
-    """Refuse when a later transaction does not see the lock on its own backend.
+def _verify_held(conn: Connection, key: int, acquired_by: int, other_client_pid: Callable[[], int]) -> None:
+    """Refuse when the lock is not bound to a backend of our own.
 
-    Behind a transaction-pooling proxy (PgBouncer) every transaction may run on
-    another server session, and a session lock taken in one protects nothing.
+    Behind a transaction-pooling proxy (PgBouncer) each transaction may run on
+    another server session, and server sessions are shared between clients, so a
+    session lock taken in one protects nothing. Two symptoms, either is enough: our
+    next transaction runs on another backend or does not see the lock, or another
+    client connection is served by the backend that took it.
     """
     classid, objid = key_parts(key)
     row = conn.execute(_HELD_HERE, {"classid": classid, "objid": objid}).one()
     conn.commit()
-    if not is_lock_ours(acquired_by, int(row.pid), bool(row.held)):
+    other = other_client_pid()
+    if not is_lock_ours(acquired_by, int(row.pid), bool(row.held), other):
         raise LockNotHeld(
-            f"the advisory lock taken by backend pid {acquired_by} is not held by backend pid "
-            f"{row.pid} that runs this connection's next transaction: a transaction-pooling proxy "
-            "such as PgBouncer is between migrator and PostgreSQL, and a session lock behind it "
-            "protects nothing",
+            f"the advisory lock taken by backend pid {acquired_by} is not bound to this connection "
+            f"(next transaction on backend {row.pid}, lock seen there: {bool(row.held)}; another client "
+            f"was served by backend {other}): a transaction-pooling proxy such as PgBouncer is between "
+            "migrator and PostgreSQL, and a session lock behind it protects nothing",
             hint="point migrator at PostgreSQL directly or at a session-pooling port",
         )
 
 
-def is_lock_ours(acquired_by: int, current_pid: int, held_by_current: bool) -> bool:
-    return acquired_by == current_pid and held_by_current
+def is_lock_ours(acquired_by: int, current_pid: int, held_by_current: bool, other_client_pid: int) -> bool:
+    """The lock holder is our own backend and no other client shares it."""
+    return acquired_by == current_pid and held_by_current and other_client_pid != acquired_by
 
 
 def _release(conn: Connection, key: int, log: Any) -> None:

@@ -44,14 +44,15 @@ def _token_end(text: str, start: int, quotes_end: bool = True) -> int:
 
 def secret_forms(password: str) -> list[str]:
     """Every spelling of ``password`` that may appear in output, longest first."""
-    forms = {
-        password,
-        unquote(password),
-        quote(password, safe=""),
-        quote_plus(password, safe=""),
-        password.replace("\\", "\\\\"),
-        repr(password)[1:-1],
-    }
+    forms: set[str] = set()
+    for spelling in (password, unquote(password)):
+        forms |= {
+            spelling,
+            quote(spelling, safe=""),
+            quote_plus(spelling, safe=""),
+            spelling.replace("\\", "\\\\"),
+            repr(spelling)[1:-1],
+        }
     return sorted((f for f in forms if len(f) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
 
 

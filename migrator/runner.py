@@ -65,7 +65,10 @@ def migrate(settings: Settings, action: str, target: str, stop: Stop, stdout: Te
     key = (
         settings.lock_key if settings.lock_key is not None else lock_key(project.version_table, project.version_schema)
     )
-    with connection(settings, stop) as conn, advisory_lock(conn, key, settings.lock_timeout, stop):
+    with (
+        connection(settings, stop) as conn,
+        advisory_lock(conn, key, settings.lock_timeout, stop, lambda: db.backend_pid(conn.engine)),
+    ):
         before = commands.database_state(conn, project.version_table, project.version_schema)
         _refuse(action, before, scripts, target, project.version_table)
         progress = Progress(stop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -59,7 +60,7 @@ def from_process(args: argparse.Namespace) -> Settings:
 def _pick(flag: str | None, environ: Mapping[str, str], name: str) -> str | None:
     if flag is not None:
         return flag
-    value = environ.get(name)
+    value = environ.get(name, "").strip()
     return value if value else None
 
 
@@ -77,6 +78,8 @@ def _database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
             f"DATABASE_URL_FILE={path} cannot be read: {exc.strerror}",
             hint="mount the secret file or set DATABASE_URL",
         ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"DATABASE_URL_FILE={path} is not UTF-8 text", hint="write the URL as plain text") from None
     if not content:
         raise ConfigError(f"DATABASE_URL_FILE={path} is empty", hint="put the database URL in it")
     return content
@@ -92,7 +95,7 @@ def _seconds(flag: float | None, environ: Mapping[str, str], name: str, default:
             raise ConfigError(f"{name}={environ[name]!r} is not a number of seconds") from None
     else:
         return default
-    if value < 0:
+    if not math.isfinite(value) or value < 0:
         raise ConfigError(f"{name.lower()} must be 0 or more seconds, got {value:g}")
     return value
 
@@ -101,7 +104,7 @@ def _lock_key(raw: str | None) -> int | None:
     if not raw:
         return None
     try:
-        key = int(raw, 0)
+        key = int(raw, 0) if raw.lower().startswith(("0x", "-0x")) else int(raw, 10)
     except ValueError:
         raise ConfigError(f"MIGRATOR_LOCK_KEY={raw!r} is not an integer") from None
     if not -(2**63) <= key < 2**63:

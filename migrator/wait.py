@@ -30,7 +30,7 @@ def policy(timeout: float, stop: Stop, before_sleep: Callable[[tenacity.RetryCal
     return tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_retryable),
         stop=stop_rule,
-        wait=tenacity.wait_exponential_jitter(initial=FIRST_DELAY, max=MAX_DELAY, jitter=JITTER),
+        wait=tenacity.wait_exponential(multiplier=FIRST_DELAY, max=MAX_DELAY) + tenacity.wait_random(0, JITTER),
         sleep=stop.sleep,
         before_sleep=before_sleep,
         reraise=True,

@@ -272,3 +272,30 @@ def test_check_wait_for_head_gives_up_with_6(server: Server, database: str) -> N
     result = run(["check", "--wait-for-head", "1"], server.url_for(database))
     assert result.returncode == 6
     assert len(result.stdout.splitlines()) == 2
+
+
+def test_signal_while_waiting_for_the_lock_exits_at_once(server: Server, database: str, tmp_path: Path) -> None:
+    """SIGTERM while another session holds the lock: exit 143 without waiting out the lock timeout."""
+    engine = server.engine(database)
+    with engine.connect() as blocker:
+        blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": lock_key("alembic_version", None)})
+        job = Background(["upgrade"], server.url_for(database), Path(__file__).parents[2], tmp_path / "log")
+        wait_until(lambda: job.logged('"lock.waiting"'), what="the runner to wait for the lock")
+        job.proc.send_signal(signal.SIGTERM)
+        result = job.result(timeout=30)
+    engine.dispose()
+    assert result.returncode == 143
+    assert result.event("run.interrupted")["error"] == "interrupted by SIGTERM"
+
+
+def test_console_format_is_the_readable_form_of_the_same_events(server: Server, database: str) -> None:
+    """--log-format console: one readable line per event, same names, no JSON."""
+    from tests.conftest import start
+
+    proc = start(["upgrade", "--log-format", "console"], server.url_for(database))
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    lines = stderr.splitlines()
+    for name in ("db.ready", "lock.acquired", "migration.started", "migration.applied", "run.finished"):
+        assert any(name in line and "[info" in line for line in lines), name
+    assert not any(line.lstrip().startswith("{") for line in lines)

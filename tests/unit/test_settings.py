@@ -1,0 +1,287 @@
+"""Settings resolved once from flags > environment > DATABASE_URL_FILE > defaults."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrator.errors import ConfigError, ExitCode
+from migrator.settings import Settings, build
+
+FILE_URL = "postgresql://file:pw@file-host/db"
+ENV_URL = "postgresql://env:pw@env-host/db"
+FLAG_URL = "postgresql://flag:pw@flag-host/db"
+
+
+def cli_args(**flags: Any) -> argparse.Namespace:
+    """The namespace the CLI hands over: absent flags are None, the store_true flag False."""
+    values: dict[str, Any] = {
+        "config": None,
+        "database_url": None,
+        "wait_timeout": None,
+        "lock_timeout": None,
+        "log_format": None,
+        "log_level": None,
+        "transaction_per_migration": False,
+    }
+    values.update(flags)
+    return argparse.Namespace(**values)
+
+
+def url_file(tmp_path: Path, content: str) -> str:
+    path = tmp_path / "database_url"
+    path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def config_error(environ: dict[str, str], **flags: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as raised:
+        build(cli_args(**flags), environ, stderr_is_tty=False)
+    return raised.value
+
+
+def test_defaults_apply_when_nothing_is_set() -> None:
+    """With no flags and an empty environment every setting has its documented default."""
+    assert build(cli_args(), {}, stderr_is_tty=False) == Settings(
+        config_path=Path("alembic.ini"),
+        database_url=None,
+        wait_timeout=60.0,
+        lock_timeout=600.0,
+        lock_key=None,
+        log_format="json",
+        log_level="info",
+        transaction_per_migration=False,
+    )
+
+
+def test_environment_sets_every_setting() -> None:
+    """Each setting has its environment variable."""
+    environ = {
+        "ALEMBIC_CONFIG": "deploy/alembic.ini",
+        "DATABASE_URL": ENV_URL,
+        "MIGRATOR_WAIT_TIMEOUT": "5",
+        "MIGRATOR_LOCK_TIMEOUT": "0.5",
+        "MIGRATOR_LOCK_KEY": "-42",
+        "MIGRATOR_LOG_FORMAT": "console",
+        "MIGRATOR_LOG_LEVEL": "debug",
+        "MIGRATOR_TRANSACTION_PER_MIGRATION": "1",
+    }
+    assert build(cli_args(), environ, stderr_is_tty=False) == Settings(
+        config_path=Path("deploy/alembic.ini"),
+        database_url=ENV_URL,
+        wait_timeout=5.0,
+        lock_timeout=0.5,
+        lock_key=-42,
+        log_format="console",
+        log_level="debug",
+        transaction_per_migration=True,
+    )
+
+
+def test_flags_win_over_the_environment() -> None:
+    """A flag overrides the environment variable for the same setting."""
+    environ = {
+        "ALEMBIC_CONFIG": "env.ini",
+        "DATABASE_URL": ENV_URL,
+        "MIGRATOR_WAIT_TIMEOUT": "5",
+        "MIGRATOR_LOCK_TIMEOUT": "6",
+        "MIGRATOR_LOG_FORMAT": "console",
+        "MIGRATOR_LOG_LEVEL": "debug",
+    }
+    flags = {
+        "config": "flag.ini",
+        "database_url": FLAG_URL,
+        "wait_timeout": 0.0,
+        "lock_timeout": 7.0,
+        "log_format": "json",
+        "log_level": "error",
+        "transaction_per_migration": True,
+    }
+    assert build(cli_args(**flags), environ, stderr_is_tty=True) == Settings(
+        config_path=Path("flag.ini"),
+        database_url=FLAG_URL,
+        wait_timeout=0.0,
+        lock_timeout=7.0,
+        lock_key=None,
+        log_format="json",
+        log_level="error",
+        transaction_per_migration=True,
+    )
+
+
+def test_database_url_flag_wins_over_environment_and_file(tmp_path: Path) -> None:
+    """--database-url beats DATABASE_URL, which beats DATABASE_URL_FILE."""
+    environ = {"DATABASE_URL": ENV_URL, "DATABASE_URL_FILE": url_file(tmp_path, FILE_URL)}
+    assert build(cli_args(database_url=FLAG_URL), environ, False).database_url == FLAG_URL
+    assert build(cli_args(), environ, False).database_url == ENV_URL
+
+
+def test_database_url_file_is_read_and_stripped(tmp_path: Path) -> None:
+    """The secret file's content, without the trailing newline editors and kubectl add, is the URL."""
+    environ = {"DATABASE_URL_FILE": url_file(tmp_path, f"  {FILE_URL}\n\n")}
+    assert build(cli_args(), environ, False).database_url == FILE_URL
+
+
+def test_empty_database_url_falls_back_to_the_file(tmp_path: Path) -> None:
+    """DATABASE_URL set to the empty string counts as unset."""
+    environ = {"DATABASE_URL": "", "DATABASE_URL_FILE": url_file(tmp_path, FILE_URL)}
+    assert build(cli_args(), environ, False).database_url == FILE_URL
+
+
+def test_blank_database_url_falls_back_to_the_file(tmp_path: Path) -> None:
+    """DATABASE_URL holding only whitespace counts as unset, like the empty string."""
+    environ = {"DATABASE_URL": " ", "DATABASE_URL_FILE": url_file(tmp_path, FILE_URL)}
+    assert build(cli_args(), environ, False).database_url == FILE_URL
+
+
+def test_database_url_from_the_environment_is_stripped() -> None:
+    """Whitespace around DATABASE_URL is dropped."""
+    assert build(cli_args(), {"DATABASE_URL": f" {ENV_URL}\n"}, False).database_url == ENV_URL
+
+
+def test_missing_database_url_file_is_a_usage_error_naming_the_path(tmp_path: Path) -> None:
+    """An unreadable secret file exits 2 and says which file and why."""
+    path = tmp_path / "absent"
+    error = config_error({"DATABASE_URL_FILE": str(path)})
+    assert (error.exit_code, error.message, error.hint) == (
+        ExitCode.USAGE,
+        f"DATABASE_URL_FILE={path} cannot be read: No such file or directory",
+        "mount the secret file or set DATABASE_URL",
+    )
+
+
+def test_empty_database_url_file_is_a_usage_error_naming_the_path(tmp_path: Path) -> None:
+    """A secret file holding only whitespace exits 2 and names the file."""
+    path = url_file(tmp_path, " \n")
+    error = config_error({"DATABASE_URL_FILE": path})
+    assert (error.exit_code, error.message, error.hint) == (
+        ExitCode.USAGE,
+        f"DATABASE_URL_FILE={path} is empty",
+        "put the database URL in it",
+    )
+
+
+def test_undecodable_database_url_file_is_a_usage_error(tmp_path: Path) -> None:
+    """A secret file that is not UTF-8 exits 2 and names the file."""
+    path = tmp_path / "database_url"
+    path.write_bytes(b"postgresql://u:\xffpw@host/db\n")
+    error = config_error({"DATABASE_URL_FILE": str(path)})
+    assert (error.exit_code, str(path) in error.message) == (ExitCode.USAGE, True)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"MIGRATOR_WAIT_TIMEOUT": "soon"}, "MIGRATOR_WAIT_TIMEOUT='soon' is not a number of seconds"),
+        ({"MIGRATOR_LOCK_TIMEOUT": "10s"}, "MIGRATOR_LOCK_TIMEOUT='10s' is not a number of seconds"),
+        ({"MIGRATOR_WAIT_TIMEOUT": "-1"}, "migrator_wait_timeout must be 0 or more seconds, got -1"),
+        ({"MIGRATOR_LOCK_TIMEOUT": "-0.5"}, "migrator_lock_timeout must be 0 or more seconds, got -0.5"),
+        ({"MIGRATOR_LOCK_KEY": "forty-two"}, "MIGRATOR_LOCK_KEY='forty-two' is not an integer"),
+        ({"MIGRATOR_LOCK_KEY": "1.5"}, "MIGRATOR_LOCK_KEY='1.5' is not an integer"),
+        ({"MIGRATOR_LOCK_KEY": str(2**63)}, "MIGRATOR_LOCK_KEY must fit in a signed 64-bit integer"),
+        ({"MIGRATOR_LOCK_KEY": str(-(2**63) - 1)}, "MIGRATOR_LOCK_KEY must fit in a signed 64-bit integer"),
+        ({"MIGRATOR_LOG_FORMAT": "xml"}, "MIGRATOR_LOG_FORMAT='xml' is not one of json, console"),
+        ({"MIGRATOR_LOG_LEVEL": "critical"}, "MIGRATOR_LOG_LEVEL='critical' is not one of debug, info, warning, error"),
+        (
+            {"MIGRATOR_TRANSACTION_PER_MIGRATION": "maybe"},
+            "MIGRATOR_TRANSACTION_PER_MIGRATION='maybe' is not a boolean (use 1 or 0)",
+        ),
+    ],
+)
+def test_bad_environment_values_are_usage_errors(environ: dict[str, str], message: str) -> None:
+    """A malformed value exits 2 with a message naming the variable and the value."""
+    error = config_error(environ)
+    assert (error.exit_code, error.message) == (ExitCode.USAGE, message)
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("wait_timeout", "migrator_wait_timeout must be 0 or more seconds, got -3"),
+        ("lock_timeout", "migrator_lock_timeout must be 0 or more seconds, got -3"),
+    ],
+)
+def test_negative_timeout_flags_are_usage_errors(flag: str, message: str) -> None:
+    """A negative --wait-timeout or --lock-timeout exits 2."""
+    error = config_error({}, **{flag: -3.0})
+    assert (error.exit_code, error.message) == (ExitCode.USAGE, message)
+
+
+@pytest.mark.parametrize("name", ["MIGRATOR_WAIT_TIMEOUT", "MIGRATOR_LOCK_TIMEOUT"])
+def test_nan_timeout_is_a_usage_error(name: str) -> None:
+    """'nan' is not a number of seconds."""
+    assert config_error({name: "nan"}).exit_code == ExitCode.USAGE
+
+
+def test_zero_timeouts_are_allowed() -> None:
+    """0 means a single attempt, not an error."""
+    settings = build(cli_args(), {"MIGRATOR_WAIT_TIMEOUT": "0", "MIGRATOR_LOCK_TIMEOUT": "0"}, False)
+    assert (settings.wait_timeout, settings.lock_timeout) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("42", 42),
+        ("-42", -42),
+        ("0x7fffffffffffffff", 2**63 - 1),
+        (str(-(2**63)), -(2**63)),
+        ("", None),
+    ],
+)
+def test_lock_key_accepts_signed_64_bit_integers(raw: str, key: int | None) -> None:
+    """MIGRATOR_LOCK_KEY takes decimal or 0x-prefixed values across the bigint range; empty means derived."""
+    assert build(cli_args(), {"MIGRATOR_LOCK_KEY": raw}, False).lock_key == key
+
+
+@pytest.mark.parametrize(("stderr_is_tty", "log_format"), [(True, "console"), (False, "json")])
+def test_log_format_defaults_to_console_on_a_terminal_and_json_otherwise(stderr_is_tty: bool, log_format: str) -> None:
+    """People at a terminal read text; log collectors read JSON."""
+    assert build(cli_args(), {}, stderr_is_tty).log_format == log_format
+
+
+def test_log_format_and_level_are_case_insensitive() -> None:
+    """JSON and DEBUG are accepted and normalised to lower case."""
+    settings = build(cli_args(), {"MIGRATOR_LOG_FORMAT": "JSON", "MIGRATOR_LOG_LEVEL": "DEBUG"}, True)
+    assert (settings.log_format, settings.log_level) == ("json", "debug")
+
+
+@pytest.mark.parametrize(
+    ("raw", "enabled"),
+    [
+        ("1", True),
+        ("true", True),
+        (" YES ", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("", False),
+    ],
+)
+def test_transaction_per_migration_env_parses_booleans(raw: str, enabled: bool) -> None:
+    """MIGRATOR_TRANSACTION_PER_MIGRATION takes 1/0, true/false, yes/no, on/off in any case."""
+    environ = {"MIGRATOR_TRANSACTION_PER_MIGRATION": raw}
+    assert build(cli_args(), environ, False).transaction_per_migration is enabled
+
+
+def test_transaction_per_migration_flag_enables_it_without_the_env() -> None:
+    """--transaction-per-migration alone turns it on."""
+    assert build(cli_args(transaction_per_migration=True), {}, False).transaction_per_migration is True
+
+
+def test_transaction_per_migration_is_off_for_commands_without_the_flag() -> None:
+    """Subcommands other than upgrade have no such attribute; the setting is then off."""
+    args = cli_args()
+    del args.transaction_per_migration
+    assert build(args, {}, False).transaction_per_migration is False
+
+
+def test_settings_repr_hides_the_database_url() -> None:
+    """Printing the settings never shows the URL and its password."""
+    settings = build(cli_args(database_url="postgresql://u:hunter2@h/db"), {}, False)
+    assert "hunter2" not in repr(settings)
