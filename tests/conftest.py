@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 import structlog
 
 from devtools.embedded_pg import EmbeddedPostgres
+from migrator.redact import password_of
 from tests.support.servers import Server, provide
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,9 +99,21 @@ def finish(proc: subprocess.Popen[str], started: float, timeout: float = 90) -> 
     return Result(proc.returncode, stdout, stderr, time.monotonic() - started, parse_events(stderr))
 
 
+def assert_no_secret(output: str, url: str | None) -> None:
+    """No spelling of the URL's password in any output, whatever the test did."""
+    password = password_of(url)
+    password = unquote(password) if password else None
+    if password and len(password) >= 4:
+        for form in {password, quote(password, safe=""), password.replace("\\", "\\\\")}:
+            assert form not in output, "the database password leaked into the output"
+
+
 def run(args: list[str], url: str | None, cwd: Path = REPO, timeout: float = 90, **env: str) -> Result:
+    """The real CLI in a subprocess; every call also checks that the password never shows."""
     started = time.monotonic()
-    return finish(start(args, url, cwd, **env), started, timeout)
+    result = finish(start(args, url, cwd, **env), started, timeout)
+    assert_no_secret(result.stdout + result.stderr, url)
+    return result
 
 
 @pytest.fixture

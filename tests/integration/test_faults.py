@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from devtools.embedded_pg import EmbeddedPostgres, free_port
 from migrator.lock import lock_key
-from tests.conftest import MIGRATOR, Result, clean_env, parse_events, run, wait_until
+from tests.conftest import MIGRATOR, Result, assert_no_secret, clean_env, parse_events, run, wait_until
 from tests.support.projects import Revision, recorded_chain, write_project
 from tests.support.servers import Server
 
@@ -23,6 +23,7 @@ class Background:
 
     def __init__(self, args: list[str], url: str, cwd: Path, log: Path, **env: str) -> None:
         self.log = log
+        self.url = url
         self._err = open(log, "w")  # noqa: SIM115  (closed in result())
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
@@ -41,6 +42,7 @@ class Background:
         stdout, _ = self.proc.communicate(timeout=timeout)
         self._err.close()
         stderr = self.log.read_text()
+        assert_no_secret(stdout + stderr, self.url)
         return Result(self.proc.returncode, stdout, stderr, time.monotonic() - self.started, parse_events(stderr))
 
 

@@ -142,3 +142,21 @@ def test_db_migrate_script_is_an_alias(server: Server, database: str) -> None:
     assert up.returncode == 0, up.stderr
     current = subprocess.run([sys.executable, script, "current"], cwd=REPO, env=env, capture_output=True, text=True)
     assert current.stdout.strip() == f"{HEAD} (head)"
+
+
+def test_python_dash_m_runs_the_same_cli(server: Server, database: str) -> None:
+    """`python -m migrator` is the same entry point, with the same exit codes."""
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+
+    env = clean_env(DATABASE_URL=server.url_for(database))
+    check = subprocess.run(
+        [sys.executable, "-m", "migrator", "check"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 6
+    up = subprocess.run(
+        [sys.executable, "-m", "migrator", "upgrade"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert up.returncode == 0, up.stderr
