@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from migrator import __version__, logs
+from migrator import __version__
 from migrator import settings as settings_mod
 from migrator.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
 from migrator.redact import Redactor, password_of
-from migrator.signals import Stop, install
+
+if TYPE_CHECKING:
+    from migrator.signals import Stop
 
 _EPILOG = (
     "exit codes:\n"
     + "".join(f"  {int(code):>3}  {text}\n" for code, text in EXIT_CODE_HELP.items())
     + "\nenvironment: DATABASE_URL, DATABASE_URL_FILE, ALEMBIC_CONFIG, MIGRATOR_WAIT_TIMEOUT,\n"
     "  MIGRATOR_LOCK_TIMEOUT, MIGRATOR_LOCK_KEY, MIGRATOR_LOG_FORMAT, MIGRATOR_LOG_LEVEL,\n"
-    "  MIGRATOR_TRANSACTION_PER_MIGRATION (flags win over the environment)\n"
+    "  MIGRATOR_TRANSACTION_PER_MIGRATION, MIGRATOR_FAST_PATH (flags win over the environment)\n"
 )
 
 
@@ -116,17 +117,20 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: usage errors are 2, --help is 0
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
-    redact = Redactor()
-    redact.add(password_of(getattr(args, "database_url", None)))
-    redact.add(password_of(os.environ.get("DATABASE_URL")))
     _defaults(args)
+    redact = Redactor(password_of(url) or "" for url in settings_mod.raw_urls(args))
     try:
         settings = settings_mod.from_process(args)
     except MigratorError as exc:
-        logs.configure("console" if sys.stderr.isatty() else "json", "info", redact)
+        _configure_logs("console" if sys.stderr.isatty() else "json", "info", redact)
         return _failed(exc)
+    if _fast_path(args, settings, stdout):
+        return ExitCode.OK
     redact.add(password_of(settings.database_url))
-    logs.configure(settings.log_format, settings.log_level, redact)
+    _configure_logs(settings.log_format, settings.log_level, redact)
+    from migrator import logs
+    from migrator.signals import Stop, install
+
     stop = Stop()
     install(stop, lambda code: logs.get().warning("run.signal", exit_code=int(code)))
     try:
@@ -137,6 +141,44 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         logs.get().exception("run.crashed", exit_code=int(ExitCode.MIGRATION_FAILED))
         return ExitCode.MIGRATION_FAILED
     return ExitCode.OK
+
+
+def _fast_path(args: argparse.Namespace, settings: settings_mod.Settings, stdout: TextIO) -> bool:
+    """At head already? Then `upgrade` and `check` are done before the heavy imports."""
+    wants_head = args.command == "check" or (args.command == "upgrade" and args.revision in ("head", "heads"))
+    if not wants_head or not settings.fast_path:
+        return False
+    import time
+
+    from migrator import fastlog, fastpath
+
+    started = time.monotonic()
+    head = fastpath.at_head(settings)
+    if head is None:
+        return False
+    if args.command == "check":
+        stdout.write(f"at head: {head}\n")
+        fastlog.emit(settings.log_format, "check.at_head", command="check", revision=head, fast_path=True)
+        return True
+    fields = {"command": "upgrade", "target": args.revision, "fast_path": True}
+    fastlog.emit(settings.log_format, "run.nothing_to_do", revision=head, **fields)
+    fastlog.emit(
+        settings.log_format,
+        "run.finished",
+        from_revision=head,
+        to_revision=head,
+        migrations_applied=0,
+        revisions=[],
+        duration_ms=round((time.monotonic() - started) * 1000),
+        **fields,
+    )
+    return True
+
+
+def _configure_logs(fmt: str, level: str, redact: Redactor) -> None:
+    from migrator import logs
+
+    logs.configure(fmt, level, redact)
 
 
 def _defaults(args: argparse.Namespace) -> None:
@@ -163,6 +205,8 @@ def _dispatch(args: argparse.Namespace, settings: settings_mod.Settings, stop: S
 
 
 def _failed(exc: MigratorError) -> int:
+    from migrator import logs
+
     log = logs.get()
     fields: dict[str, Any] = {"error": exc.message, "exit_code": int(exc.exit_code)}
     if exc.hint:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 
 from alembic import command
+from migrator import scriptfiles
 from migrator.db import error_text
 from migrator.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
 from migrator.progress import Progress
@@ -57,7 +58,12 @@ def load_script(cfg: Config) -> ScriptDirectory:
 
 
 def script_state(script: ScriptDirectory) -> ScriptState:
-    """Load every revision file once; a file that does not load is a broken project (exit 2)."""
+    """Heads and known revisions: read statically from plain files when possible, so the
+    files are executed only once, by the Alembic command itself; else Alembic's loader."""
+    graph = _static_graph(script)
+    found = scriptfiles.heads(graph) if graph is not None else None
+    if graph is not None and found is not None:
+        return ScriptState(heads=found, known=frozenset(graph))
     with translated_revision_errors():
         try:
             known = frozenset(s.revision for s in script.walk_revisions())
@@ -67,6 +73,12 @@ def script_state(script: ScriptDirectory) -> ScriptState:
                 hint="fix the revision file named above",
             ) from exc
         return ScriptState(heads=tuple(script.get_heads()), known=known)
+
+
+def _static_graph(script: ScriptDirectory) -> scriptfiles.Graph | None:
+    if script.version_locations or script.recursive_version_locations or script.sourceless:
+        return None
+    return scriptfiles.read_dir(Path(script.dir) / "versions")
 
 
 def database_state(conn: Connection, table: str, schema: str | None) -> DatabaseState:
@@ -159,6 +171,10 @@ def translated_migration_errors(stop: Stop, at: str) -> Iterator[None]:
     except CommandError as exc:
         stop.raise_if_stopped()
         raise RevisionStateError(str(exc), hint="check the revision id with `migrator history`") from exc
+    except SyntaxError as exc:  # raised while Alembic loads the files, before any migration runs
+        raise ConfigError(
+            f"cannot load the migration scripts: SyntaxError: {exc}", hint="fix the revision file named above"
+        ) from exc
     except DBAPIError as exc:
         if stop.stopped:
             raise stop.interrupted() from exc

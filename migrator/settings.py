@@ -30,6 +30,7 @@ class Settings:
     log_format: str = "json"
     log_level: str = "info"
     transaction_per_migration: bool = False
+    fast_path: bool = True
 
 
 def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: bool) -> Settings:
@@ -50,7 +51,14 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         log_level=_choice(args.log_level, environ, "MIGRATOR_LOG_LEVEL", LOG_LEVELS, "info"),
         transaction_per_migration=bool(getattr(args, "transaction_per_migration", False))
         or _flag(environ, "MIGRATOR_TRANSACTION_PER_MIGRATION"),
+        fast_path=_flag(environ, "MIGRATOR_FAST_PATH", default=True),
     )
+
+
+def raw_urls(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every URL given before any validation, so their passwords can be masked from the start."""
+    environ = os.environ if environ is None else environ
+    return [url for url in (args.database_url, environ.get("DATABASE_URL")) if url]
 
 
 def from_process(args: argparse.Namespace) -> Settings:
@@ -119,8 +127,10 @@ def _choice(flag: str | None, environ: Mapping[str, str], name: str, allowed: tu
     return value
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool:
+def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
     if raw in _TRUE:
         return True
     if raw in _FALSE:

@@ -8,11 +8,12 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from devtools.embedded_pg import EmbeddedPostgres
+from devtools.embedded_pg import SUPERUSER_PASSWORD, EmbeddedPostgres
 
 
 @dataclass
@@ -66,9 +67,13 @@ def provide() -> Iterator[Server]:
         os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
         from testcontainers.community.postgres import PostgresContainer
 
-        container: Any = PostgresContainer("postgres:15", driver=None)
+        # The same password full of URL delimiters as the embedded server, so every
+        # leak check in the suite means something whatever the server.
+        container: Any = PostgresContainer("postgres:15", password=SUPERUSER_PASSWORD, driver=None)
         with container:
-            yield Server("docker", container.get_connection_url())
+            host, port = container.get_container_host_ip(), container.get_exposed_port(5432)
+            url = f"postgresql://{container.username}:{quote(SUPERUSER_PASSWORD, safe='')}@{host}:{port}/postgres"
+            yield Server("docker", url)
         return
     embedded = EmbeddedPostgres()
     embedded.init()

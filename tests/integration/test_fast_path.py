@@ -1,0 +1,123 @@
+"""The "nothing to do" fast path agrees with the full path on every database state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, Result, run
+from tests.support.projects import Revision, write_project
+from tests.support.servers import Server
+
+HEAD = "a1b2c3d4e5f6"
+
+
+def execute(server: Server, database: str, *statements: str) -> None:
+    engine = server.engine(database)
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def both(args: list[str], url: str, cwd: Path = REPO) -> tuple[Result, Result]:
+    """The same command with the fast path allowed and with it switched off."""
+    return run(args, url, cwd=cwd), run(args, url, cwd=cwd, MIGRATOR_FAST_PATH="0")
+
+
+def used_fast_path(result: Result) -> bool:
+    return any(event.get("fast_path") for event in result.events)
+
+
+def assert_agree(fast: Result, full: Result) -> None:
+    assert (fast.returncode, fast.stdout) == (full.returncode, full.stdout), (fast.stderr, full.stderr)
+    assert not used_fast_path(full)
+
+
+def test_at_head_takes_the_fast_path_with_the_same_answer(server: Server, database: str) -> None:
+    """At head: check and upgrade exit 0 with the same output, without the full path's work."""
+    url = server.url_for(database)
+    assert run(["upgrade"], url).returncode == 0
+    for args in (["check"], ["check", "--wait-for-head", "5"], ["upgrade"], ["upgrade", "heads"]):
+        fast, full = both(args, url)
+        assert_agree(fast, full)
+        assert fast.returncode == 0
+        assert used_fast_path(fast), args
+    fast_upgrade = run(["upgrade"], url)
+    assert fast_upgrade.event("run.finished")["to_revision"] == HEAD
+    assert "lock.acquired" not in fast_upgrade.names()
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [
+        ([], 6),  # empty
+        (["create table legacy (id int)"], 6),  # unversioned, not empty
+        (["create table alembic_version (version_num varchar(32) primary key)"], 6),  # versioned, at base
+        (
+            [
+                "create table alembic_version (version_num varchar(32) primary key)",
+                "insert into alembic_version values ('36a04cd7adbc')",
+            ],
+            6,
+        ),  # pending
+        (
+            [
+                "create table alembic_version (version_num varchar(32) primary key)",
+                "insert into alembic_version values ('f00dfeed0001')",
+            ],
+            5,
+        ),  # unknown revision
+    ],
+    ids=["empty", "unversioned", "base", "pending", "unknown-revision"],
+)
+def test_check_agrees_on_every_state_not_at_head(server: Server, database: str, setup: list[str], code: int) -> None:
+    """Not at head, whatever the reason: the fast path declines and the full path answers."""
+    execute(server, database, *setup)
+    fast, full = both(["check"], server.url_for(database))
+    assert_agree(fast, full)
+    assert fast.returncode == code
+    assert not used_fast_path(fast)
+
+
+def test_several_heads_are_left_to_the_full_path(server: Server, database: str, tmp_path: Path) -> None:
+    """Two heads, the database at both: same answer either way, and upgrade still refuses `head`."""
+    write_project(tmp_path, [Revision("aaa1", None), Revision("bbb2", None)])
+    url = server.url_for(database)
+    assert run(["upgrade", "heads"], url, cwd=tmp_path).returncode == 0
+    fast, full = both(["check"], url, tmp_path)
+    assert_agree(fast, full)
+    assert fast.returncode == 0 and not used_fast_path(fast)
+    fast, full = both(["upgrade"], url, tmp_path)
+    assert (fast.returncode, full.returncode) == (5, 5)
+
+
+NON_PLAIN = [
+    Revision("r001", None),
+    # Not the generated form: computed at import time, so it must not be read as text.
+    Revision("r002", "r001", upgrade="pass\nrevision = 'r002'"),
+]
+
+
+def test_non_plain_revision_files_fall_back_to_alembic(server: Server, database: str, tmp_path: Path) -> None:
+    """A revision file not in the plain generated form: the fast path declines, answers agree."""
+    write_project(tmp_path, NON_PLAIN)
+    ids = tmp_path / "migrations" / "versions" / "r002.py"
+    ids.write_text(ids.read_text().replace("down_revision = 'r001'", "down_revision = str('r001')"))
+    url = server.url_for(database)
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    for args in (["check"], ["upgrade"]):
+        fast, full = both(args, url, tmp_path)
+        assert_agree(fast, full)
+        assert fast.returncode == 0
+        assert not used_fast_path(fast)
+
+
+def test_unreachable_database_is_left_to_the_full_path(server: Server) -> None:
+    """No server: the fast path's single try changes nothing; the full path waits and exits 3."""
+    from devtools.embedded_pg import free_port
+
+    url = f"postgresql://app:pw-1234@127.0.0.1:{free_port()}/app"
+    fast, full = both(["check", "--wait-timeout", "0"], url)
+    assert (fast.returncode, full.returncode) == (3, 3)
