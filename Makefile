@@ -17,7 +17,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy migrator src devtools
+	$(BIN)/mypy migrator src devtools bench
 
 test: lint
 	$(BIN)/pytest
@@ -27,3 +27,13 @@ demo: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (issue 4): BENCH_QUICK=1 for a smoke run, BENCH_ROUNDS=N, BENCH_JSON=path.
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench
+
+# The deployment image (README, "Deployment"); docker-compose.yml uses the same tag.
+.PHONY: image
+image:
+	docker build -f Dockerfile.migrate -t travelpacker/migrator:dev .

@@ -10,11 +10,11 @@ hook and the transaction mode); bare ``alembic`` passes none.
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import Connection, Engine, engine_from_config, pool
 
 import src.database.audit_models
 import src.database.models  # noqa: F401  (registers the tables)
-from alembic import context
 from src.database.base import Base
 
 config = context.config
@@ -55,11 +55,17 @@ def run_migrations_online() -> None:
         _run_on(connection)
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate ignores migrator's own bookkeeping table."""
+    return not (type_ == "table" and name == "migrator_history")
+
+
 def _run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=include_name,
         **config.attributes.get("context_options", {}),
     )
     with context.begin_transaction():

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -15,7 +16,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 
-from alembic import command
 from migrator import scriptfiles
 from migrator.db import error_text
 from migrator.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
@@ -79,6 +79,22 @@ def _static_graph(script: ScriptDirectory) -> scriptfiles.Graph | None:
     if script.version_locations or script.recursive_version_locations or script.sourceless:
         return None
     return scriptfiles.read_dir(Path(script.dir) / "versions")
+
+
+def revision_files(script: ScriptDirectory) -> dict[str, Path]:
+    """Each revision's file: from the static scan when possible, else from Alembic's loader."""
+    if not (script.version_locations or script.recursive_version_locations or script.sourceless):
+        found = scriptfiles.scan(Path(script.dir) / "versions")
+        if found is not None:
+            return found[1]
+    with translated_revision_errors():
+        return {s.revision: Path(s.path) for s in script.walk_revisions()}
+
+
+def ancestors(script: ScriptDirectory, heads: tuple[str, ...]) -> list[str]:
+    """Every revision at or below ``heads`` (Alembic's own walk), oldest first."""
+    with translated_revision_errors():
+        return [s.revision for s in reversed(list(script.iterate_revisions(heads, "base")))]
 
 
 def database_state(conn: Connection, table: str, schema: str | None) -> DatabaseState:

@@ -13,6 +13,8 @@ class ExitCode(IntEnum):
     LOCK_TIMEOUT = 4
     REVISION_STATE = 5
     NOT_AT_HEAD = 6
+    MODEL_DRIFT = 7
+    LINT_FAILED = 8
     INTERRUPTED = 130
     TERMINATED = 143
 
@@ -27,6 +29,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.LOCK_TIMEOUT: "migration lock not acquired within the lock timeout",
     ExitCode.REVISION_STATE: "revision state error (unknown revision, several heads, unversioned non-empty database)",
     ExitCode.NOT_AT_HEAD: "check: the database is not at head",
+    ExitCode.MODEL_DRIFT: "verify: the models differ from what the migrations build",
+    ExitCode.LINT_FAILED: "lint: a rule fired on a migration's SQL",
     ExitCode.INTERRUPTED: "interrupted by SIGINT (rolled back)",
     ExitCode.TERMINATED: "terminated by SIGTERM (rolled back)",
 }
@@ -71,6 +75,14 @@ class RevisionStateError(MigratorError):
 
 class NotAtHead(MigratorError):
     exit_code = ExitCode.NOT_AT_HEAD
+
+
+class ModelDrift(MigratorError):
+    exit_code = ExitCode.MODEL_DRIFT
+
+
+class LintFailed(MigratorError):
+    exit_code = ExitCode.LINT_FAILED
 
 
 class Interrupted(MigratorError):

@@ -13,10 +13,13 @@ import configparser
 from pathlib import Path
 from typing import Any
 
-from migrator import scriptfiles
+from migrator import checksums, scriptfiles
 from migrator.settings import Settings
 
 _DEFAULT_VERSION_TABLE = "alembic_version"
+# Kept in step with history.py (which imports SQLAlchemy, so it cannot be imported here).
+HISTORY_TABLE = "migrator_history"
+RECORDING = ("upgrade", "stamp", "baseline", "accepted")
 # Options whose effect on where revisions live we do not replicate: full path.
 _UNHANDLED_OPTIONS = ("version_locations", "recursive_version_locations", "sourceless")
 _CONNECT_TIMEOUT_S = 2
@@ -29,12 +32,17 @@ def at_head(settings: Settings) -> str | None:
         if project is None or settings.database_url is None:
             return None
         versions_dir, table, schema = project
-        graph = scriptfiles.read_dir(versions_dir)
-        found = scriptfiles.heads(graph) if graph is not None else None
-        if not found or len(found) != 1:
+        scanned = scriptfiles.scan(versions_dir)
+        found = scriptfiles.heads(scanned[0]) if scanned is not None else None
+        if scanned is None or not found or len(found) != 1:
             return None
-        current = _database_revisions(settings.database_url, table, schema)
-        return found[0] if current == [found[0]] else None
+        current, recorded = _database_state(settings.database_url, table, schema)
+        if current != [found[0]]:
+            return None
+        # An edited applied migration is the full path's to refuse (exit 5): never skip past it.
+        files = scanned[1]
+        now = {rev: checksums.checksum(files[rev].read_text(encoding="utf-8")) for rev in recorded if rev in files}
+        return found[0] if not checksums.changed(recorded, now, settings.allow_changed) else None
     except Exception:  # noqa: BLE001  (any doubt: the full path decides, with its own errors)
         return None
 
@@ -61,7 +69,14 @@ def libpq_dsn(url: str) -> str:
     return "postgresql://" + rest
 
 
-def _database_revisions(url: str, table: str, schema: str | None) -> list[str]:
+_RECORDED = """
+    select distinct on (revision) revision, direction, checksum from {} where success
+    order by revision, id desc
+"""
+
+
+def _database_state(url: str, table: str, schema: str | None) -> tuple[list[str], dict[str, str]]:
+    """The version table's revisions and the checksums migrator_history recorded (as history.py reads them)."""
     import psycopg2  # type: ignore[import-untyped]
     from psycopg2 import sql
 
@@ -74,6 +89,15 @@ def _database_revisions(url: str, table: str, schema: str | None) -> list[str]:
         with conn.cursor() as cursor:
             name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
             cursor.execute(sql.SQL("select version_num from {}").format(name))
-            return sorted(row[0] for row in cursor.fetchall())
+            revisions = sorted(row[0] for row in cursor.fetchall())
+            history = sql.Identifier(schema, HISTORY_TABLE) if schema else sql.Identifier(HISTORY_TABLE)
+            cursor.execute("select to_regclass(%s) is not null", (history.as_string(conn),))
+            recorded: dict[str, str] = {}
+            if cursor.fetchone()[0]:
+                cursor.execute(sql.SQL(_RECORDED).format(history))
+                recorded = {
+                    rev: digest for rev, direction, digest in cursor.fetchall() if digest and direction in RECORDING
+                }
+            return revisions, recorded
     finally:
         conn.close()

@@ -67,5 +67,10 @@ def configure(fmt: str, level: str, redact: Redact, stream: TextIO | None = None
     )
 
 
+def bind(**fields: Any) -> None:
+    """Fields on every event from here on (the run id)."""
+    structlog.contextvars.bind_contextvars(**fields)
+
+
 def get(name: str = "migrator") -> Any:
     return structlog.stdlib.get_logger(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from migrator import logs
@@ -19,6 +20,7 @@ class Applied:
     message: str
     direction: str
     duration_ms: int
+    started_at: datetime
 
 
 class Progress:
@@ -28,7 +30,7 @@ class Progress:
         self.stop = stop
         self.applied: list[Applied] = []
         self._log = logs.get()
-        self._running: tuple[str, str, str, float] | None = None
+        self._running: tuple[str, str, str, float, datetime] | None = None
         self._mark = time.monotonic()
         self._filter = _StepFilter(self)
 
@@ -46,7 +48,7 @@ class Progress:
 
     def started(self, revision: str, message: str, direction: str) -> None:
         self._finish()  # env.py without on_version_apply: the next start ends the last one
-        self._running = (revision, message, direction, time.monotonic())
+        self._running = (revision, message, direction, time.monotonic(), datetime.now(UTC))
         self._log.info("migration.started", revision=revision, message=message, direction=direction)
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
@@ -55,21 +57,30 @@ class Progress:
             if self._running is None:  # Alembic's INFO line was filtered out by the log level
                 direction = "upgrade" if step.is_upgrade else "downgrade"
                 doc = (getattr(step.up_revision, "doc", "") or "").strip()
-                self._running = (step.up_revision_id, doc, direction, self._mark)
+                self._running = (step.up_revision_id, doc, direction, self._mark, datetime.now(UTC))
             self._finish()
         self.stop.raise_if_stopped()
 
     def finish(self) -> None:
         self._finish()
 
+    def abandon(self) -> tuple[str, str, datetime] | None:
+        """The step that was running when the attempt failed: (revision, direction, started_at)."""
+        running, self._running = self._running, None
+        return (running[0], running[2], running[4]) if running else None
+
+    def rolled_back(self, keep: int) -> None:
+        """An atomic attempt failed: its steps were undone; keep only the first ``keep``."""
+        del self.applied[keep:]
+
     def _finish(self) -> None:
         if self._running is None:
             return
-        revision, message, direction, started = self._running
+        revision, message, direction, started, started_at = self._running
         self._running = None
         self._mark = time.monotonic()
         duration_ms = round((self._mark - started) * 1000)
-        self.applied.append(Applied(revision, message, direction, duration_ms))
+        self.applied.append(Applied(revision, message, direction, duration_ms, started_at))
         self._log.info(
             "migration.applied", revision=revision, message=message, direction=direction, duration_ms=duration_ms
         )

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
-from migrator import commands, db, logs, revisions
-from migrator.errors import NotAtHead
+from migrator import backup, checksums, commands, db, ddl, history, logs, revisions
+from migrator.errors import MigrationFailed, NotAtHead, RevisionStateError
 from migrator.lock import advisory_lock, lock_key
 from migrator.progress import Progress
+from migrator.report import RunRecord
 from migrator.settings import Settings
 from migrator.signals import Stop
 from migrator.wait import wait_for_database
@@ -56,7 +61,7 @@ def connection(settings: Settings, stop: Stop) -> Iterator[Connection]:
         engine.dispose()
 
 
-def migrate(settings: Settings, action: str, target: str, stop: Stop, stdout: TextIO) -> None:
+def migrate(settings: Settings, action: str, target: str, stop: Stop, stdout: TextIO, record: RunRecord) -> None:
     """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock."""
     log = logs.get().bind(command=action, target=target)
     started = time.monotonic()
@@ -65,21 +70,111 @@ def migrate(settings: Settings, action: str, target: str, stop: Stop, stdout: Te
     key = (
         settings.lock_key if settings.lock_key is not None else lock_key(project.version_table, project.version_schema)
     )
+    progress = Progress(stop)
     with (
         connection(settings, stop) as conn,
         advisory_lock(conn, key, settings.lock_timeout, stop, lambda: db.backend_pid(conn.engine)),
     ):
-        before = commands.database_state(conn, project.version_table, project.version_schema)
+        before = _state(conn, project)
+        record.from_revision = record.to_revision = revisions.describe(before.current)
+        if action == "upgrade" and settings.baseline:
+            before = _baseline(conn, project, settings.baseline, before, record, log)
         _refuse(action, before, scripts, target, project.version_table)
-        progress = Progress(stop)
+        if action == "upgrade":
+            _refuse_changed(conn, project, settings.allow_changed, record, log)
         after = before
         if action == "upgrade" and revisions.nothing_to_do(before, scripts, target):
             log.info("run.nothing_to_do", revision=revisions.describe(before.current))
         else:
-            with progress:
-                _run(project, conn, action, target, settings.transaction_per_migration, progress, stop, before)
-            after = commands.database_state(conn, project.version_table, project.version_schema)
+            if settings.backup_command and action != "stamp":
+                env = backup.environment(conn.engine.url, backup.inherited_environment(), record.from_revision, target)
+                backup.run(settings.backup_command, env, stop)
+            try:
+                _run_with_retries(project, conn, settings, action, target, progress, stop, before, record)
+            finally:
+                after = _state_after(conn, project, before)
+                record.to_revision = revisions.describe(after.current)
+                record.applied = [{"revision": a.revision, "duration_ms": a.duration_ms} for a in progress.applied]
     _summary(log, before.current, after.current, progress.applied, started)
+
+
+def _state(conn: Connection, project: Project) -> revisions.DatabaseState:
+    return commands.database_state(conn, project.version_table, project.version_schema)
+
+
+def _state_after(conn: Connection, project: Project, before: revisions.DatabaseState) -> revisions.DatabaseState:
+    """The state after a run, if the connection still works; a failure must not hide the first error."""
+    try:
+        return _state(conn, project)
+    except DBAPIError:
+        return before
+
+
+def _baseline(
+    conn: Connection, project: Project, revision: str, before: revisions.DatabaseState, record: RunRecord, log: Any
+) -> revisions.DatabaseState:
+    """An existing database built without migrations: stamp it at ``revision``, then go on."""
+    if before.has_version_table or not before.other_tables:
+        return before
+    with commands.translated_revision_errors(), conn.begin():
+        commands.attach(project.cfg, conn, None, per_migration=False)
+        commands.stamp(project.cfg, revision)
+        after = _state_in_transaction(conn, project)
+        history.ensure(conn, project.version_schema)
+        files = commands.revision_files(project.script)
+        rows = [_row(rev, "baseline", files, None, None, True) for rev in after.current]
+        history.record(conn, project.version_schema, record.run_id, rows)
+    log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
+    return _state(conn, project)
+
+
+def _state_in_transaction(conn: Connection, project: Project) -> revisions.DatabaseState:
+    """Read the state without committing the caller's transaction."""
+    from alembic.runtime.migration import MigrationContext
+
+    context = MigrationContext.configure(
+        conn, opts={"version_table": project.version_table, "version_table_schema": project.version_schema}
+    )
+    return revisions.DatabaseState(True, tuple(context.get_current_heads()), ())
+
+
+def _refuse_changed(conn: Connection, project: Project, allowed: tuple[str, ...], record: RunRecord, log: Any) -> None:
+    """Applied migrations whose file changed since: refuse (5) unless the change is declared known."""
+    recorded = history.applied_checksums(conn, project.version_schema)
+    conn.commit()
+    if not recorded:
+        return
+    files = commands.revision_files(project.script)
+    current = {rev: checksums.checksum(files[rev].read_text(encoding="utf-8")) for rev in recorded if rev in files}
+    changed = checksums.changed(recorded, current, ())
+    refused = [c for c in changed if c[0] not in allowed]
+    if refused:
+        names = ", ".join(rev for rev, _, _ in refused)
+        raise RevisionStateError(
+            f"applied migration(s) {names} changed since they were applied "
+            f"(sha256 recorded {refused[0][1][:12]}, file now {(refused[0][2] or 'missing')[:12]})",
+            hint="never edit an applied migration: restore the file and add a new revision; if the change is "
+            f"known to be harmless, pass --allow-changed {refused[0][0]} (env MIGRATOR_ALLOW_CHANGED)",
+        )
+    accepted = [c for c in changed if c[0] in allowed]
+    if accepted:
+        with conn.begin():
+            rows = [_row(rev, "accepted", files, None, None, True) for rev, _, _ in accepted]
+            history.record(conn, project.version_schema, record.run_id, rows)
+        log.warning("checksum.change_accepted", revisions=[rev for rev, _, _ in accepted])
+
+
+def _row(
+    revision: str,
+    direction: str,
+    files: dict[str, Path],
+    started_at: datetime | None,
+    duration_ms: int | None,
+    success: bool,
+) -> history.Row:
+    path = files.get(revision)
+    digest = checksums.checksum(path.read_text(encoding="utf-8")) if path is not None else None
+    return history.Row(revision, direction, digest, started_at, duration_ms, success)
 
 
 def _refuse(
@@ -91,6 +186,76 @@ def _refuse(
         revisions.check_before_downgrade(before, scripts, table)
 
 
+def _run_with_retries(
+    project: Project,
+    conn: Connection,
+    settings: Settings,
+    action: str,
+    target: str,
+    progress: Progress,
+    stop: Stop,
+    before: revisions.DatabaseState,
+    record: RunRecord,
+) -> None:
+    """Run the command; when a statement gave up waiting for a lock, retry the transaction."""
+    log = logs.get()
+    ddl.set_timeouts(conn, settings.ddl_lock_timeout, settings.statement_timeout)
+    backend_pid = int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
+    conn.commit()
+    attempts = settings.ddl_retries + 1
+    for attempt in range(1, attempts + 1):
+        kept = len(progress.applied)
+        watch = ddl.BlockerWatch(conn.engine, backend_pid, interval=0.2, grace=min(0.5, settings.ddl_lock_timeout / 2))
+        try:
+            with watch, progress:
+                _run(project, conn, action, target, settings.transaction_per_migration, progress, stop, before, record)
+            return
+        except MigrationFailed as exc:
+            failed = progress.abandon()
+            if not settings.transaction_per_migration:
+                progress.rolled_back(kept)
+            _record_failure(conn, project, record, failed)
+            if not ddl.is_lock_timeout(exc) or attempt == attempts:
+                raise _with_blockers(exc, watch.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
+            delay = min(10.0, 0.5 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
+            log.warning(
+                "migration.lock_timeout",
+                attempt=attempt,
+                retry_in_ms=round(delay * 1000),
+                revision=failed[0] if failed else None,
+                blockers=[b.describe() for b in watch.seen],
+            )
+            stop.sleep(delay)
+            stop.raise_if_stopped()
+            before = _state(conn, project)
+
+
+def _with_blockers(
+    exc: MigrationFailed, seen: list[ddl.Blocker], lock_timeout: float, attempts: int
+) -> MigrationFailed:
+    if not ddl.is_lock_timeout(exc):
+        return exc
+    who = "; ".join(b.describe() for b in seen) or "a session that had gone by the time we looked"
+    return MigrationFailed(
+        f"migration could not get its lock within {lock_timeout:g}s in {attempts} tries; blocked by {who}",
+        hint="the blocking session holds a conflicting lock (often an open transaction); end it or retry later "
+        "(MIGRATOR_DDL_LOCK_TIMEOUT, MIGRATOR_DDL_RETRIES)",
+    )
+
+
+def _record_failure(
+    conn: Connection, project: Project, record: RunRecord, failed: tuple[str, str, datetime] | None
+) -> None:
+    if failed is None:
+        return
+    revision, direction, started_at = failed
+    with conn.begin():
+        history.ensure(conn, project.version_schema)
+        duration = round((datetime.now(UTC) - started_at).total_seconds() * 1000)
+        row = _row(revision, direction, commands.revision_files(project.script), started_at, duration, False)
+        history.record(conn, project.version_schema, record.run_id, [row])
+
+
 def _run(
     project: Project,
     conn: Connection,
@@ -100,21 +265,49 @@ def _run(
     progress: Progress,
     stop: Stop,
     before: revisions.DatabaseState,
+    record: RunRecord,
 ) -> None:
     run = {"upgrade": commands.upgrade, "downgrade": commands.downgrade, "stamp": commands.stamp}[action]
     commands.attach(project.cfg, conn, progress, per_migration)
     at = revisions.describe(before.current)
     where = f"{at} or the last migration that completed (see `migrator current`)" if per_migration else at
+    kept = len(progress.applied)
     with commands.translated_migration_errors(stop, where):
         if per_migration:
             run(project.cfg, target)
+            progress.finish()
+            with conn.begin():
+                _record_success(conn, project, action, progress.applied[kept:], before, record)
         else:
             # One transaction around every step: Alembic sees it and opens none of its own.
             with conn.begin():
                 run(project.cfg, target)
                 progress.finish()
                 stop.raise_if_stopped()
-    progress.finish()
+                _record_success(conn, project, action, progress.applied[kept:], before, record)
+
+
+def _record_success(
+    conn: Connection,
+    project: Project,
+    action: str,
+    applied: list[Any],
+    before: revisions.DatabaseState,
+    record: RunRecord,
+) -> None:
+    """History rows in the migration's own transaction (created with it when missing)."""
+    files = commands.revision_files(project.script)
+    rows: list[history.Row] = []
+    if history.ensure(conn, project.version_schema) and before.current:
+        # Applied before migrator kept history: recorded without checksum, never refused.
+        rows += [
+            history.Row(rev, "preexisting", None, None, None, True)
+            for rev in commands.ancestors(project.script, before.current)
+        ]
+    if action == "stamp":
+        rows += [_row(rev, "stamp", files, None, None, True) for rev in _state_in_transaction(conn, project).current]
+    rows += [_row(a.revision, a.direction, files, a.started_at, a.duration_ms, True) for a in applied]
+    history.record(conn, project.version_schema, record.run_id, rows)
 
 
 def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied: list[Any], started: float) -> None:
@@ -162,9 +355,14 @@ def check(settings: Settings, stop: Stop, stdout: TextIO, wait_for_head: float |
 def read_only(settings: Settings, stop: Stop, stdout: TextIO, action: str, **options: Any) -> None:
     """``current`` / ``history`` / ``heads`` / ``create``: Alembic's own output on stdout."""
     needs_db = action in ("current", "create") and not (action == "create" and options.get("empty"))
+    needs_db = needs_db or bool(options.get("applied"))
     project = Project.load(settings, stdout, with_url=needs_db or settings.database_url is not None)
     with commands.translated_revision_errors():
-        if action == "heads":
+        if action == "history" and options.get("applied"):
+            with connection(settings, stop) as conn:
+                history.print_applied(conn, project.version_schema, stdout)
+                conn.rollback()
+        elif action == "heads":
             commands.heads(project.cfg, options.get("verbose", False))
         elif action == "history" and settings.database_url is None:
             commands.history(project.cfg, options.get("rev_range"), options.get("verbose", False))

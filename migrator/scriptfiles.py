@@ -64,7 +64,14 @@ def heads(graph: Graph) -> tuple[str, ...] | None:
 
 def read_dir(directory: Path) -> Graph | None:
     """Every revision file in one versions directory, parsed; None on any doubt."""
+    found = scan(directory)
+    return found[0] if found is not None else None
+
+
+def scan(directory: Path) -> tuple[Graph, dict[str, Path]] | None:
+    """The revision graph and each revision's file; None on any doubt."""
     graph: Graph = {}
+    paths: dict[str, Path] = {}
     try:
         names = os.listdir(directory)
     except OSError:
@@ -80,4 +87,5 @@ def read_dir(directory: Path) -> Graph | None:
         if parsed is None or parsed[0] in graph:
             return None
         graph[parsed[0]] = parsed[1]
-    return graph
+        paths[parsed[0]] = directory / name
+    return graph, paths

@@ -14,6 +14,10 @@ from migrator.errors import ConfigError
 
 DEFAULT_WAIT_TIMEOUT = 60.0
 DEFAULT_LOCK_TIMEOUT = 600.0
+DEFAULT_DDL_LOCK_TIMEOUT = 5.0
+DEFAULT_DDL_RETRIES = 5
+# Kubernetes reads a container's termination message from here.
+TERMINATION_LOG = Path("/dev/termination-log")
 LOG_FORMATS = ("json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _TRUE = {"1", "true", "yes", "on"}
@@ -31,6 +35,13 @@ class Settings:
     log_level: str = "info"
     transaction_per_migration: bool = False
     fast_path: bool = True
+    allow_changed: tuple[str, ...] = ()
+    baseline: str | None = None
+    report_path: Path | None = None
+    backup_command: str | None = None
+    ddl_lock_timeout: float = DEFAULT_DDL_LOCK_TIMEOUT
+    ddl_retries: int = DEFAULT_DDL_RETRIES
+    statement_timeout: float | None = None
 
 
 def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: bool) -> Settings:
@@ -52,6 +63,13 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         transaction_per_migration=bool(getattr(args, "transaction_per_migration", False))
         or _flag(environ, "MIGRATOR_TRANSACTION_PER_MIGRATION"),
         fast_path=_flag(environ, "MIGRATOR_FAST_PATH", default=True),
+        allow_changed=_revision_list(getattr(args, "allow_changed", None), environ.get("MIGRATOR_ALLOW_CHANGED")),
+        baseline=_pick(getattr(args, "baseline", None), environ, "MIGRATOR_BASELINE"),
+        report_path=_report_path(getattr(args, "report", None), environ),
+        backup_command=_pick(getattr(args, "backup_command", None), environ, "MIGRATOR_BACKUP_COMMAND"),
+        ddl_lock_timeout=_seconds(None, environ, "MIGRATOR_DDL_LOCK_TIMEOUT", DEFAULT_DDL_LOCK_TIMEOUT),
+        ddl_retries=_count(environ, "MIGRATOR_DDL_RETRIES", DEFAULT_DDL_RETRIES),
+        statement_timeout=_optional_seconds(environ, "MIGRATOR_STATEMENT_TIMEOUT"),
     )
 
 
@@ -106,6 +124,39 @@ def _seconds(flag: float | None, environ: Mapping[str, str], name: str, default:
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"{name.lower()} must be 0 or more seconds, got {value:g}")
     return value
+
+
+def _revision_list(flags: list[str] | None, env: str | None) -> tuple[str, ...]:
+    """REV,REV or REV REV, from repeated flags or else the environment."""
+    raw = " ".join(flags) if flags else (env or "")
+    return tuple(rev for rev in raw.replace(",", " ").split() if rev)
+
+
+def _report_path(flag: str | None, environ: Mapping[str, str]) -> Path | None:
+    chosen = _pick(flag, environ, "MIGRATOR_REPORT")
+    if chosen:
+        return Path(chosen)
+    return TERMINATION_LOG if TERMINATION_LOG.exists() else None
+
+
+def _count(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def _optional_seconds(environ: Mapping[str, str], name: str) -> float | None:
+    if not environ.get(name, "").strip():
+        return None
+    value = _seconds(None, environ, name, 0.0)
+    return value if value > 0 else None
 
 
 def _lock_key(raw: str | None) -> int | None:

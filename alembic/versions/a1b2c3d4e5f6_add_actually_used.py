@@ -8,7 +8,6 @@ NULL means the traveler has not reviewed the item yet.
 """
 
 import sqlalchemy as sa
-
 from alembic import op
 
 # revision identifiers, used by Alembic.

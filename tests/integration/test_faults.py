@@ -185,7 +185,10 @@ def test_failing_migration_rolls_everything_back(server: Server, database: str, 
     assert "division by zero" in failed["error"]
     assert "base (no revision)" in failed["hint"]
     assert "ZeroDivision" in failed["exception"] or "DivisionByZero" in failed["exception"]
-    assert table_names(server, database) == set()
+    assert table_names(server, database) == {"migrator_history"}  # only the record of the failure
+    assert query(server, database, "select revision, direction, success from migrator_history") == [
+        ("r002", "upgrade", False)
+    ]
     assert advisory_locks(server, database) == 0
 
 

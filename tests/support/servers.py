@@ -42,7 +42,7 @@ class Server:
         engine.dispose()
 
 
-def _docker_answers() -> bool:
+def docker_answers() -> bool:
     """Ping the engine's API over its socket (the SDK leaks sockets when none answers)."""
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     if not host.startswith("unix://"):
@@ -63,7 +63,7 @@ def provide() -> Iterator[Server]:
     if external:
         yield Server("external", external)
         return
-    if _docker_answers():
+    if docker_answers():
         os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
         from testcontainers.community.postgres import PostgresContainer
 

@@ -29,6 +29,8 @@ def test_exit_code_values_are_fixed() -> None:
         "LOCK_TIMEOUT": 4,
         "REVISION_STATE": 5,
         "NOT_AT_HEAD": 6,
+        "MODEL_DRIFT": 7,
+        "LINT_FAILED": 8,
         "INTERRUPTED": 130,
         "TERMINATED": 143,
     }

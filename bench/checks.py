@@ -1,0 +1,32 @@
+"""Correctness after a run: the database at head, every migration applied exactly once."""
+
+from __future__ import annotations
+
+from bench.model import ContenderFailed
+from bench.projects import Project
+from bench.server import query
+from devtools.embedded_pg import EmbeddedPostgres
+
+_TABLES = r"select count(*) from pg_tables where schemaname = 'public' and tablename ~ '^t[0-9]{4}$'"
+_DUPLICATES = "select revision, count(*) from applied_log group by revision having count(*) <> 1 order by revision"
+
+
+def at_head(pg: EmbeddedPostgres, database: str, project: Project, who: str) -> None:
+    versions = query(pg, database, "select version_num from alembic_version")
+    if versions != [[project.head]]:
+        raise ContenderFailed(f"{who}: {database} is at {versions}, expected [[{project.head!r}]]")
+
+
+def applied_once(pg: EmbeddedPostgres, database: str, project: Project, who: str) -> None:
+    """At head, one applied_log row per revision, and every revision's table exists."""
+    at_head(pg, database, project, who)
+    duplicates = query(pg, database, _DUPLICATES)
+    if duplicates:
+        raise ContenderFailed(f"{who}: revisions not applied exactly once in {database}: {duplicates}")
+    logged = query(pg, database, "select count(distinct revision) from applied_log")
+    tables = query(pg, database, _TABLES)
+    expected = [[str(project.size)]]
+    if logged != expected or tables != expected:
+        raise ContenderFailed(
+            f"{who}: {database} logged {logged} revisions and has {tables} tables, expected {project.size} each"
+        )

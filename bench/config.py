@@ -1,0 +1,97 @@
+"""The suite's settings, read once from the environment (the only module that reads os.environ)."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ROUNDS = 9
+QUICK_ROUNDS = 2
+MIN_READINESS_ROUNDS = 7
+SCENARIOS = "ABCD"
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
+# Inherited variables that would steer a contender away from the database we give it.
+_SCRUBBED_PREFIXES = ("DATABASE_URL", "MIGRATOR_", "ALEMBIC_CONFIG", "PG")
+
+
+class BadSetting(Exception):
+    """An environment variable the suite cannot use."""
+
+
+@dataclass(frozen=True)
+class Tools:
+    migrator: str
+    alembic: str
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    rounds: int
+    readiness_rounds: int
+    quick: bool
+    noop_sizes: tuple[int, ...]
+    apply_sizes: tuple[int, ...]
+    readiness_size: int
+    concurrency_size: int
+    concurrent_runners: int
+    scenarios: frozenset[str]
+    json_path: Path
+    keep_work_dir: bool
+    seed: int
+    tools: Tools
+    base_env: Mapping[str, str] = field(repr=False)
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> BenchConfig:
+    env = os.environ if environ is None else environ
+    quick = _flag(env.get("BENCH_QUICK", ""))
+    rounds = _positive_int(env.get("BENCH_ROUNDS"), QUICK_ROUNDS if quick else DEFAULT_ROUNDS, "BENCH_ROUNDS")
+    venv_bin = Path(sys.executable).parent
+    return BenchConfig(
+        rounds=rounds,
+        readiness_rounds=rounds if quick else max(rounds, MIN_READINESS_ROUNDS),
+        quick=quick,
+        noop_sizes=(1, 50) if quick else (1, 50, 500),
+        apply_sizes=(1, 50) if quick else (1, 50, 500),
+        readiness_size=50,
+        concurrency_size=50,
+        concurrent_runners=20,
+        scenarios=_scenarios(env.get("BENCH_SCENARIOS", "")),
+        json_path=Path(env.get("BENCH_JSON") or DEFAULT_JSON),
+        keep_work_dir=_flag(env.get("BENCH_KEEP", "")),
+        seed=_positive_int(env.get("BENCH_SEED"), random.SystemRandom().randrange(1, 2**31), "BENCH_SEED"),
+        tools=Tools(
+            migrator=str(venv_bin / "migrator"),
+            alembic=str(venv_bin / "alembic"),
+        ),
+        base_env={key: value for key, value in env.items() if not key.startswith(_SCRUBBED_PREFIXES)},
+    )
+
+
+def _scenarios(value: str) -> frozenset[str]:
+    """BENCH_SCENARIOS=AC runs only A and C (E is read off A and B); empty means all."""
+    chosen = frozenset(value.upper().replace(",", "").replace(" ", "")) or frozenset(SCENARIOS)
+    unknown = chosen - frozenset(SCENARIOS)
+    if unknown:
+        raise BadSetting(f"BENCH_SCENARIOS={value!r}: unknown {sorted(unknown)}; choose from {SCENARIOS}")
+    return chosen
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _positive_int(value: str | None, default: int, name: str) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadSetting(f"{name}={value!r} is not an integer") from None
+    if number < 1:
+        raise BadSetting(f"{name}={value!r} must be at least 1")
+    return number

@@ -1,0 +1,58 @@
+"""The command lines under test: migrator, bare alembic, psql (the floor), each a real subprocess."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from bench.config import Tools
+from bench.model import Command
+from bench.server import PASSWORD, ROLE
+
+MIGRATOR_UPGRADE = "migrator upgrade"
+MIGRATOR_CHECK = "migrator check"
+ALEMBIC_UPGRADE = "alembic upgrade head"
+PSQL_SELECT = "psql -c 'select 1'"
+PSQL_FILE = "psql -1 -f (alembic --sql)"
+ALEMBIC_LOOP = "until alembic upgrade head; do sleep 0.5; done"
+
+
+def migrator(
+    tools: Tools, verb: str, ini: Path, url: str, env: Mapping[str, str], log: Path, name: str | None = None
+) -> Command:
+    """`migrator -c INI upgrade|check` with DATABASE_URL=postgresql://… (it overrides sqlalchemy.url)."""
+    extra = {"DATABASE_URL": url, "MIGRATOR_LOG_FORMAT": "json", "MIGRATOR_WAIT_TIMEOUT": "60"}
+    return Command(name or f"migrator {verb}", (tools.migrator, "-c", str(ini), verb), {**env, **extra}, log)
+
+
+def alembic_upgrade(tools: Tools, ini: Path, env: Mapping[str, str], log: Path) -> Command:
+    """Bare `alembic -c INI upgrade head`: its URL is the ini's postgresql+psycopg2:// one."""
+    return Command(ALEMBIC_UPGRADE, (tools.alembic, "-c", str(ini), "upgrade", "head"), env, log)
+
+
+def alembic_sql(tools: Tools, ini: Path, env: Mapping[str, str], log: Path) -> Command:
+    """`alembic upgrade head --sql`: the same migrations as a SQL script, on stdout."""
+    return Command("alembic upgrade head --sql", (tools.alembic, "-c", str(ini), "upgrade", "head", "--sql"), env, log)
+
+
+def alembic_loop(tools: Tools, ini: Path, env: Mapping[str, str], log: Path) -> Command:
+    """The shell loop people write around bare alembic when the database may not be up yet."""
+    script = 'until "$0" -c "$1" upgrade head; do sleep 0.5; done'
+    return Command(ALEMBIC_LOOP, ("sh", "-c", script, tools.alembic, str(ini)), env, log)
+
+
+def psql_select(psql: str, port: int, database: str, env: Mapping[str, str], log: Path) -> Command:
+    return Command(PSQL_SELECT, (*_psql(psql, port, database), "-c", "select 1"), _pg_env(env), log)
+
+
+def psql_file(psql: str, port: int, database: str, sql: Path, env: Mapping[str, str], log: Path) -> Command:
+    """The whole script in one transaction (-1), stopping at the first error."""
+    return Command(PSQL_FILE, (*_psql(psql, port, database), "-1", "-f", str(sql)), _pg_env(env), log)
+
+
+def _psql(psql: str, port: int, database: str) -> tuple[str, ...]:
+    return (psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(port), "-U", ROLE, "-d", database)
+
+
+def _pg_env(env: Mapping[str, str]) -> dict[str, str]:
+    return {**env, "PGPASSWORD": PASSWORD}

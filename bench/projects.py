@@ -1,0 +1,180 @@
+"""Throwaway Alembic projects of N trivial migrations, written the way `alembic revision` writes them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+# Alembic's connection-sharing recipe, as in tests/support/projects.py, plus the generated fileConfig()
+# that migrator switches off through config.attributes["configure_logger"].
+ENV_PY = """\
+from logging.config import fileConfig
+
+from alembic import context
+
+config = context.config
+
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name)
+
+
+def run(connection):
+    context.configure(connection=connection, target_metadata=None, **config.attributes.get("context_options", {}))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+elif config.attributes.get("connection") is not None:
+    run(config.attributes["connection"])
+else:
+    from sqlalchemy import engine_from_config, pool
+
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
+                                poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        run(connection)
+"""
+
+# Alembic's generic template (script.py.mako), filled in.
+REVISION_PY = '''\
+"""create {table}
+
+Revision ID: {revision}
+Revises: {revises}
+Create Date: 2025-01-01 00:00:00.000000
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision: str = {revision!r}
+down_revision: Union[str, Sequence[str], None] = {down!r}
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+{preamble}    op.create_table(
+        "{table}",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_{table}_name", "{table}", ["name"], unique=False)
+    op.execute("insert into applied_log (revision) values ('{revision}')")
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    op.drop_index("ix_{table}_name", table_name="{table}")
+    op.drop_table("{table}")
+{postamble}'''
+
+# The first revision creates the log every revision appends to, so runs can count executions.
+APPLIED_LOG_UP = '    op.execute("create table applied_log (revision text not null, at timestamptz default now())")\n'
+APPLIED_LOG_DOWN = '    op.execute("drop table applied_log")\n'
+
+# alembic.ini as `alembic init` writes it: the URL for bare alembic (migrator overrides it) and logging.
+INI = """\
+[alembic]
+script_location = %(here)s/migrations
+path_separator = os
+sqlalchemy.url = {url}
+
+[post_write_hooks]
+
+[loggers]
+keys = root,sqlalchemy,alembic
+
+[handlers]
+keys = console
+
+[formatters]
+keys = generic
+
+[logger_root]
+level = WARNING
+handlers = console
+qualname =
+
+[logger_sqlalchemy]
+level = WARNING
+handlers =
+qualname = sqlalchemy.engine
+
+[logger_alembic]
+level = INFO
+handlers =
+qualname = alembic
+
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+level = NOTSET
+formatter = generic
+
+[formatter_generic]
+format = %(levelname)-5.5s [%(name)s] %(message)s
+datefmt = %H:%M:%S
+"""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    revisions: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.revisions)
+
+    @property
+    def head(self) -> str:
+        return self.revisions[-1]
+
+
+def revision_id(index: int) -> str:
+    """Twelve hex digits, like Alembic's, stable across runs."""
+    return hashlib.sha1(f"bench-{index}".encode()).hexdigest()[:12]
+
+
+def revision_source(index: int, down: str | None) -> str:
+    first = index == 0
+    return REVISION_PY.format(
+        table=f"t{index:04d}",
+        revision=revision_id(index),
+        down=down,
+        revises=down or "",
+        preamble=APPLIED_LOG_UP if first else "",
+        postamble=APPLIED_LOG_DOWN if first else "",
+    )
+
+
+def write_project(root: Path, size: int) -> Project:
+    """migrations/env.py and one file per revision, a linear chain of `size`."""
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    (root / "migrations" / "env.py").write_text(ENV_PY)
+    revisions: list[str] = []
+    for index in range(size):
+        down = revisions[-1] if revisions else None
+        revisions.append(revision_id(index))
+        (versions / f"{revisions[-1]}_create_t{index:04d}.py").write_text(revision_source(index, down))
+    return Project(root, tuple(revisions))
+
+
+def write_ini(project: Project, name: str, url: str) -> Path:
+    """An alembic.ini next to migrations/, naming one database; both migrator and bare alembic read it."""
+    path = project.root / f"{name}.ini"
+    path.write_text(INI.format(url=url))
+    return path

@@ -1,0 +1,74 @@
+"""`python -m bench`: one server, the generated projects, scenarios A to D (E is read off A and B), the report."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import apply, concurrency, noop, readiness, report, results, server
+from bench.config import BadSetting, BenchConfig, from_environment
+from bench.machine import describe, load_average
+from bench.model import Case, ContenderFailed
+from bench.progress import note
+from bench.projects import write_project
+from bench.workspace import Workspace
+from devtools.embedded_pg import EmbeddedPostgres
+
+Planned = tuple[str, int, Callable[[], Case]]
+
+
+def main() -> int:
+    started = time.monotonic()
+    try:
+        config = from_environment()
+    except BadSetting as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="migrator-bench-"))
+    note(f"work dir {root}; PostgreSQL starting")
+    pg = server.launch()
+    try:
+        outcome = _measure(config, pg, root)
+    finally:
+        pg.destroy()
+    outcome.wall_seconds = time.monotonic() - started
+    outcome.machine["load_at_end"] = load_average()
+    print(report.render(outcome), end="", flush=True)
+    results.write(config.json_path, outcome)
+    note(f"JSON written to {config.json_path}; took {outcome.wall_seconds:.0f} s")
+    if outcome.failures or config.keep_work_dir:
+        note(f"projects and contender logs kept in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    return 1 if outcome.failures else 0
+
+
+def _measure(config: BenchConfig, pg: EmbeddedPostgres, root: Path) -> results.Outcome:
+    sizes = sorted({*config.noop_sizes, *config.apply_sizes, config.readiness_size, config.concurrency_size})
+    projects = {size: write_project(root / f"n{size}", size) for size in sizes}
+    ws = Workspace(config, pg, root, projects, server.psql_binary())
+    outcome = results.Outcome(config, describe(server.version(pg)))
+    for scenario, size, measure in _plan(ws, random.Random(config.seed)):
+        try:
+            outcome.cases.append(measure())
+        except ContenderFailed as exc:
+            note(f"{scenario} N={size} failed: {exc}\n{exc.output}")
+            outcome.failures.append(f"{scenario} N={size}: {exc}")
+            outcome.cases.append(Case(scenario, size, None, (), error=str(exc)))
+    return outcome
+
+
+def _plan(ws: Workspace, rng: random.Random) -> list[Planned]:
+    config, projects = ws.config, ws.projects
+    planned: list[Planned] = [
+        *[("A", n, lambda n=n: noop.measure(ws, projects[n])) for n in config.noop_sizes],
+        *[("B", n, lambda n=n: apply.measure(ws, projects[n])) for n in config.apply_sizes],
+        ("C", config.readiness_size, lambda: readiness.measure(ws, projects[config.readiness_size], rng)),
+        ("D", config.concurrency_size, lambda: concurrency.measure(ws, projects[config.concurrency_size])),
+    ]
+    return [entry for entry in planned if entry[0] in config.scenarios]

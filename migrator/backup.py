@@ -1,0 +1,69 @@
+"""The pre-migration backup hook: a shell command run under the lock, before any change."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Mapping
+
+from sqlalchemy.engine import URL
+
+from migrator import logs
+from migrator.errors import MigrationFailed
+from migrator.signals import Stop, unblocked_child_signals
+
+_OUTPUT_TAIL = 2000
+
+
+def environment(url: URL, base: Mapping[str, str], from_revision: str, to_target: str) -> dict[str, str]:
+    """libpq's variables for the command (so `pg_dump -Fc -f FILE` needs no URL), plus the revisions."""
+    env = dict(base)
+    values = {
+        "PGHOST": url.host,
+        "PGPORT": str(url.port) if url.port else None,
+        "PGUSER": url.username,
+        "PGPASSWORD": url.password,
+        "PGDATABASE": url.database,
+        "MIGRATOR_FROM_REVISION": from_revision,
+        "MIGRATOR_TARGET": to_target,
+    }
+    env.update({k: str(v) for k, v in values.items() if v})
+    return env
+
+
+def run(command: str, env: dict[str, str], stop: Stop) -> None:
+    """Run ``command`` with ``sh -c``; a non-zero exit stops the run before any change."""
+    log = logs.get()
+    log.info("backup.started", command=command)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command,
+        shell=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=unblocked_child_signals,  # SIGTERM/SIGINT are blocked in migrator; not in the child
+    )
+    while True:
+        try:
+            output, _ = proc.communicate(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            if stop.stopped:
+                proc.terminate()
+                proc.communicate()
+                stop.raise_if_stopped()
+    tail = (output or "")[-_OUTPUT_TAIL:].strip()
+    duration_ms = round((time.monotonic() - started) * 1000)
+    if proc.returncode != 0:
+        raise MigrationFailed(
+            f"backup command failed with exit code {proc.returncode}: {tail or '(no output)'}",
+            hint="nothing was changed; fix the backup or run without --backup-command",
+        )
+    log.info("backup.finished", duration_ms=duration_ms, output=tail)
+
+
+def inherited_environment() -> dict[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,95 @@
+"""Safe DDL: short lock_timeout on the migration session, who is blocking us, retry decisions."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def set_timeouts(conn: Connection, lock_timeout: float, statement_timeout: float | None) -> None:
+    """Session settings for the migration (0 disables, as in PostgreSQL)."""
+    conn.exec_driver_sql(f"set lock_timeout = {round(lock_timeout * 1000)}")
+    conn.exec_driver_sql(f"set statement_timeout = {round((statement_timeout or 0) * 1000)}")
+    conn.commit()
+
+
+def is_lock_timeout(exc: BaseException | None) -> bool:
+    """The statement gave up waiting for a lock (SQLSTATE 55P03)."""
+    while exc is not None:
+        if isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
+            return True
+        exc = exc.__cause__
+    return False
+
+
+@dataclass(frozen=True)
+class Blocker:
+    pid: int
+    application_name: str
+    query_start: str | None
+    state: str | None
+
+    def describe(self) -> str:
+        return (
+            f"pid {self.pid} (application_name={self.application_name!r}, state={self.state}, "
+            f"query started {self.query_start})"
+        )
+
+
+_BLOCKERS = text(
+    """
+    select pid, application_name, query_start, state from pg_stat_activity
+    where pid = any(pg_blocking_pids(:pid)) order by pid
+    """
+)
+
+
+class BlockerWatch:
+    """While a migration runs, note which sessions block it (from a second connection).
+
+    The watcher connects only if the migration is still running after ``grace``
+    seconds, so quick migrations cost nothing.
+    """
+
+    def __init__(self, engine: Engine, backend_pid: int, interval: float, grace: float) -> None:
+        self.engine = engine
+        self.backend_pid = backend_pid
+        self.interval = interval
+        self.grace = grace
+        self.seen: list[Blocker] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="migrator-blockers", daemon=True)
+
+    def __enter__(self) -> BlockerWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        if self._done.wait(self.grace):
+            return
+        try:
+            with self.engine.connect() as conn:
+                while not self._done.is_set():
+                    found = [_blocker(r) for r in conn.execute(_BLOCKERS, {"pid": self.backend_pid}).all()]
+                    conn.rollback()
+                    if found:
+                        self.seen = found
+                    self._done.wait(self.interval)
+        except DBAPIError:  # a watcher that cannot watch only loses detail in the message
+            return
+
+
+def _blocker(row: Any) -> Blocker:
+    started = row.query_start.isoformat() if row.query_start is not None else None
+    return Blocker(int(row.pid), row.application_name or "", started, row.state)

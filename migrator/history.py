@@ -1,0 +1,124 @@
+"""The migrator_history table: one row per revision applied, reverted or stamped."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TextIO
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from migrator import __version__
+
+TABLE = "migrator_history"
+# Directions after which a revision counts as applied with the recorded checksum.
+RECORDING = ("upgrade", "stamp", "baseline", "accepted")
+
+
+@dataclass(frozen=True)
+class Row:
+    revision: str
+    direction: str  # upgrade | downgrade | stamp | baseline | accepted | preexisting
+    checksum: str | None
+    started_at: datetime | None
+    duration_ms: int | None
+    success: bool
+
+
+def _name(schema: str | None) -> str:
+    return f'"{schema}".{TABLE}' if schema else TABLE
+
+
+def exists(conn: Connection, schema: str | None) -> bool:
+    found = conn.execute(text("select to_regclass(:name) is not null"), {"name": _name(schema)}).scalar_one()
+    return bool(found)
+
+
+def ensure(conn: Connection, schema: str | None) -> bool:
+    """Create the table when missing (in the caller's transaction); True if it was created."""
+    if exists(conn, schema):
+        return False
+    conn.execute(
+        text(
+            f"""
+            create table {_name(schema)} (
+                id bigserial primary key,
+                run_id text not null,
+                revision text not null,
+                direction text not null,
+                checksum text,
+                started_at timestamptz,
+                duration_ms integer,
+                success boolean not null,
+                host text not null,
+                migrator_version text not null,
+                db_user text not null default current_user,
+                recorded_at timestamptz not null default now()
+            )
+            """
+        )
+    )
+    return True
+
+
+def record(conn: Connection, schema: str | None, run_id: str, rows: Iterable[Row]) -> None:
+    for row in rows:
+        conn.execute(
+            text(
+                f"insert into {_name(schema)} (run_id, revision, direction, checksum, started_at, duration_ms, "
+                "success, host, migrator_version) values (:run_id, :revision, :direction, :checksum, :started_at, "
+                ":duration_ms, :success, :host, :version)"
+            ),
+            {
+                "run_id": run_id,
+                "revision": row.revision,
+                "direction": row.direction,
+                "checksum": row.checksum,
+                "started_at": row.started_at,
+                "duration_ms": row.duration_ms,
+                "success": row.success,
+                "host": socket.gethostname(),
+                "version": __version__,
+            },
+        )
+
+
+def applied_checksums(conn: Connection, schema: str | None) -> dict[str, str]:
+    """Checksum of every revision whose latest successful entry applied or stamped it."""
+    if not exists(conn, schema):
+        return {}
+    rows = conn.execute(
+        text(
+            f"""
+            select distinct on (revision) revision, direction, checksum
+            from {_name(schema)} where success
+            order by revision, id desc
+            """
+        )
+    ).all()
+    return {r.revision: r.checksum for r in rows if r.direction in RECORDING and r.checksum}
+
+
+def print_applied(conn: Connection, schema: str | None, stdout: TextIO) -> None:
+    """`migrator history --applied`: oldest first, one tab-separated line per entry."""
+    if not exists(conn, schema):
+        stdout.write("no migrator_history table: nothing was applied by migrator yet\n")
+        return
+    rows = conn.execute(
+        text(
+            f"select started_at, direction, revision, duration_ms, success, checksum, run_id, db_user, host, "
+            f"migrator_version from {_name(schema)} order by id"
+        )
+    ).all()
+    stdout.write("started_at\tdirection\trevision\tduration_ms\tsuccess\tchecksum\trun_id\tdb_user\thost\tversion\n")
+    for r in rows:
+        started = r.started_at.isoformat() if r.started_at else "-"
+        digest = r.checksum[:12] if r.checksum else "-"
+        duration = "-" if r.duration_ms is None else str(r.duration_ms)
+        stdout.write(
+            f"{started}\t{r.direction}\t{r.revision}\t{duration}\t{'ok' if r.success else 'FAILED'}\t{digest}\t"
+            f"{r.run_id}\t{r.db_user}\t{r.host}\t{r.migrator_version}\n"
+        )

@@ -1,0 +1,201 @@
+"""Lint migrations' SQL with squawk: `migrator lint [REV…] [--all]`.
+
+Each revision is rendered on its own (Alembic offline mode, ``DOWN:REV``) and
+checked by squawk; findings name the revision, the statement and the rule.
+Which rules are off: see lintconfig.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from alembic.script import Script, ScriptDirectory
+
+from migrator import commands, lintconfig, logs, review, runner, sqltext, squawk
+from migrator.errors import ConfigError, LintFailed, RevisionStateError
+from migrator.revisions import refuse_unknown
+from migrator.settings import Settings
+from migrator.signals import Stop
+
+EXCEPTION_HINT = (
+    "make the migration safe, or turn the rule off: for every revision in pyproject.toml "
+    "([tool.migrator.lint] exclude), for one revision with a comment in its file "
+    "('# migrator-lint: ignore=RULE  why it is safe here')"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    revision: str
+    message: str
+    rule: str
+    level: str
+    line: int  # 1-based, in the revision's rendered SQL
+    statement: str
+    line_text: str
+    problem: str
+    help: str | None
+
+
+def run(settings: Settings, stop: Stop, stdout: TextIO, revisions: list[str], all_: bool) -> None:
+    if revisions and all_:
+        raise ConfigError("give revision ids or --all, not both")
+    log = logs.get().bind(command="lint")
+    binary = squawk.find(sys.executable)
+    project = review.offline_project(settings, stdout)
+    config = _config(project)
+    targets = _targets(settings, stop, project, revisions, all_)
+    findings: list[Finding] = []
+    for script in targets:
+        stop.raise_if_stopped()
+        findings += _lint_one(project, script, binary, config, log)
+    for finding in findings:
+        stdout.write(format_finding(finding) + "\n")
+    stdout.write(summary(targets, findings, all_ or bool(revisions)) + "\n")
+    log.info("lint.finished", revisions=[s.revision for s in targets], findings=len(findings))
+    if findings:
+        failed = sorted({f.revision for f in findings})
+        raise LintFailed(f"squawk reported {len(findings)} finding(s) in {', '.join(failed)}", hint=EXCEPTION_HINT)
+
+
+def format_finding(finding: Finding) -> str:
+    """One block per finding: revision, rule, where, the statement, what is wrong and what to do."""
+    title = f" ({finding.message})" if finding.message else ""
+    lines = [
+        f"{finding.revision}{title}: {finding.rule} ({finding.level}) at line {finding.line} of its SQL",
+        f"  statement: {sqltext.shorten(finding.statement)}",
+    ]
+    at = " ".join(finding.line_text.split())
+    if at and not finding.statement.startswith(at):
+        lines.append(f"  at: {at}")
+    lines.append(f"  problem: {finding.problem}")
+    if finding.help:
+        lines.append(f"  help: {finding.help}")
+    return "\n".join(lines)
+
+
+def summary(targets: list[Script], findings: list[Finding], chosen: bool) -> str:
+    if not targets:
+        return "lint: nothing to lint" + ("" if chosen else ": no revision is waiting to be applied")
+    names = ", ".join(s.revision for s in targets)
+    if not findings:
+        return f"lint: {len(targets)} revision(s) clean: {names}"
+    failed = len({f.revision for f in findings})
+    return f"lint: {len(findings)} finding(s) in {failed} of {len(targets)} revision(s) checked: {names}"
+
+
+def _config(project: runner.Project) -> lintconfig.LintConfig:
+    """pyproject.toml next to alembic.ini, and alembic.ini's own [migrator] lint_exclude."""
+    ini = project.cfg.file_config
+    option = (
+        ini.get(lintconfig.INI_SECTION, lintconfig.INI_OPTION)
+        if ini.has_option(lintconfig.INI_SECTION, lintconfig.INI_OPTION)
+        else None
+    )
+    directory = Path(project.cfg.config_file_name or ".").resolve().parent
+    return lintconfig.load(directory, option)
+
+
+def _targets(settings: Settings, stop: Stop, project: runner.Project, chosen: list[str], all_: bool) -> list[Script]:
+    """The revisions to lint, oldest first: all, the ones named, or those the database has not applied."""
+    script = project.script
+    with review.translated_errors("lint"):
+        if all_:
+            return list(reversed(list(script.walk_revisions())))
+        if chosen:
+            return _named(script, chosen)
+    ids = [revision for revision, _ in _unapplied(settings, stop, project)]
+    with review.translated_errors("lint"):
+        return [found for found in (script.get_revision(rev) for rev in ids) if found is not None]
+
+
+def _named(script: ScriptDirectory, chosen: list[str]) -> list[Script]:
+    found: dict[str, Script] = {}
+    for rev in chosen:
+        resolved = script.get_revision(rev)
+        if resolved is None:
+            raise RevisionStateError(f"{rev} is not a revision", hint="name revisions as `migrator history` shows them")
+        found.setdefault(resolved.revision, resolved)
+    return list(found.values())
+
+
+def _unapplied(settings: Settings, stop: Stop, project: runner.Project) -> list[tuple[str, str]]:
+    if settings.database_url is None:
+        raise ConfigError(
+            "`migrator lint` without revision ids lints the revisions the database has not applied: "
+            "that needs the database URL",
+            hint="set --database-url, DATABASE_URL or DATABASE_URL_FILE; or lint every revision with --all",
+        )
+    with runner.connection(settings, stop) as conn:
+        state = commands.database_state(conn, project.version_table, project.version_schema)
+    refuse_unknown(state, commands.script_state(project.script))
+    return commands.pending(project.script, state)
+
+
+def _lint_one(
+    project: runner.Project, script: Script, binary: str, config: lintconfig.LintConfig, log: Any
+) -> list[Finding]:
+    started = time.monotonic()
+    sql = _rendered(project, script)
+    ignored = config.exclude | lintconfig.revision_exceptions(_source(script), script.path)
+    found: list[Finding] = []
+    for violation in squawk.check(binary, sql, script.revision, config.pg_version):
+        if violation.rule in ignored:
+            continue
+        statement = sqltext.statement_at(sql, violation.line)
+        if sqltext.is_version_table_statement(statement, project.version_table, project.version_schema):
+            continue  # Alembic's own bookkeeping, not the migration's SQL
+        found.append(_finding(script, violation, statement, sql))
+    for finding in found:
+        log.warning(
+            "lint.finding",
+            revision=finding.revision,
+            rule=finding.rule,
+            severity=finding.level,
+            line=finding.line,
+            statement=sqltext.shorten(finding.statement),
+        )
+    log.info(
+        "lint.revision",
+        revision=script.revision,
+        findings=len(found),
+        ignored_rules=sorted(ignored),
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+    return found
+
+
+def _rendered(project: runner.Project, script: Script) -> str:
+    """The revision's own upgrade SQL: rendered from its (first) parent, other revisions' steps dropped."""
+    down = script.down_revision
+    start = "base" if not down else down if isinstance(down, str) else down[0]
+    out = io.StringIO()
+    review.render(project, "upgrade", start, script.revision, out, per_migration=False)
+    return sqltext.own_section(out.getvalue(), script.revision)
+
+
+def _source(script: Script) -> str:
+    try:
+        return Path(script.path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # a sourceless (.pyc) revision carries no exceptions
+        return ""
+
+
+def _finding(script: Script, violation: squawk.Violation, statement: str, sql: str) -> Finding:
+    lines = sql.split("\n")
+    return Finding(
+        revision=script.revision,
+        message=(script.doc or "").strip(),
+        rule=violation.rule,
+        level=violation.level,
+        line=violation.line + 1,
+        statement=statement,
+        line_text=lines[violation.line] if 0 <= violation.line < len(lines) else "",
+        problem=violation.message,
+        help=violation.help,
+    )

@@ -1,0 +1,333 @@
+"""Review SQL and lint through the real CLI: `sql`, `upgrade --dry-run`, `lint`, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import run
+from tests.support.projects import Revision, write_project
+from tests.support.servers import Server
+
+INITIAL, HEAD = "36a04cd7adbc", "a1b2c3d4e5f6"
+APP_TABLES = {"users", "trips", "travelers", "packing_items", "audit_logs"}
+# What the project's own pyproject.toml excludes, for throwaway projects.
+# migrator's own record of runs: not part of what the migrations build.
+RUNNER_TABLES = {"migrator_history"}
+PROJECT_EXCLUSIONS = ["require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts", "prefer-text-field"]
+
+
+@pytest.fixture
+def second_database(server: Server) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server.create_database(name)
+    yield name
+    server.drop_database(name)
+
+
+def execute_script(server: Server, database: str, script: str) -> None:
+    """The whole script in one call on a plain psycopg2 connection, as psql -f would run it."""
+    engine = server.engine(database)
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(script)
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+def query(server: Server, database: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = server.engine(database)
+    with engine.connect() as conn:
+        rows = [tuple(row) for row in conn.exec_driver_sql(sql)]
+    engine.dispose()
+    return rows
+
+
+def schema(server: Server, database: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Columns, indexes, constraints and enum labels of the public schema (migrator's own table left out)."""
+    found = {
+        "columns": query(
+            server,
+            database,
+            "select table_name, column_name, ordinal_position, data_type, udt_name, is_nullable, column_default, "
+            "character_maximum_length from information_schema.columns where table_schema = 'public' "
+            "order by table_name, ordinal_position",
+        ),
+        "indexes": query(
+            server,
+            database,
+            "select tablename, indexname, indexdef from pg_indexes where schemaname = 'public' "
+            "order by tablename, indexname",
+        ),
+        "constraints": query(
+            server,
+            database,
+            "select conrelid::regclass::text, conname, pg_get_constraintdef(oid) from pg_constraint "
+            "where connamespace = 'public'::regnamespace order by 1, 2",
+        ),
+        "enums": query(
+            server,
+            database,
+            "select t.typname, e.enumsortorder, e.enumlabel from pg_type t join pg_enum e on e.enumtypid = t.oid "
+            "order by 1, 2",
+        ),
+    }
+    return {kind: [row for row in rows if row[0] not in RUNNER_TABLES] for kind, rows in found.items()}
+
+
+def tables(server: Server, database: str) -> set[str]:
+    engine = server.engine(database)
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    return names
+
+
+def version(server: Server, database: str) -> list[str]:
+    return [row[0] for row in query(server, database, "select version_num from alembic_version")]
+
+
+# --- migrator sql ---------------------------------------------------------------------------------
+
+
+def test_sql_base_to_head_applied_by_hand_builds_what_upgrade_builds(
+    server: Server, database: str, second_database: str
+) -> None:
+    """`sql base:head` run on an empty database gives the same schema and version as `upgrade`."""
+    rendered = run(["sql", "base:head"], None)
+    assert rendered.returncode == 0, rendered.stderr
+    assert rendered.event("sql.rendered")["direction"] == "upgrade"
+    execute_script(server, database, rendered.stdout)
+    assert run(["upgrade"], server.url_for(second_database)).returncode == 0
+    by_hand, by_upgrade = schema(server, database), schema(server, second_database)
+    assert {row[0] for row in by_hand["columns"]} == APP_TABLES | {"alembic_version"}
+    assert by_hand == by_upgrade
+    assert version(server, database) == [HEAD]
+
+
+def test_sql_head_to_base_renders_the_downgrade(server: Server, database: str) -> None:
+    """`sql head:base` is a downgrade: run on an upgraded database it removes every table and type."""
+    url = server.url_for(database)
+    assert run(["upgrade"], url).returncode == 0
+    rendered = run(["sql", "head:base"], url)  # a URL given is used, and never printed
+    assert rendered.returncode == 0, rendered.stderr
+    assert rendered.event("sql.rendered")["direction"] == "downgrade"
+    assert "DROP TABLE audit_logs;" in rendered.stdout and "CREATE TABLE" not in rendered.stdout
+    execute_script(server, database, rendered.stdout)
+    assert tables(server, database) - RUNNER_TABLES == {"alembic_version"}
+    assert version(server, database) == []
+    assert schema(server, database)["enums"] == []
+
+
+def test_sql_between_two_revisions_picks_the_direction() -> None:
+    """FROM below TO renders the step up, FROM above TO the step down, no database needed."""
+    up = run(["sql", f"{INITIAL}:{HEAD}"], None)
+    down = run(["sql", f"{HEAD}:{INITIAL}"], None)
+    assert (up.returncode, down.returncode) == (0, 0)
+    assert "ALTER TABLE packing_items ADD COLUMN actually_used BOOLEAN;" in up.stdout
+    assert "ALTER TABLE packing_items DROP COLUMN actually_used;" in down.stdout
+    assert "CREATE TABLE" not in up.stdout + down.stdout
+
+
+def test_sql_with_an_unknown_revision_is_refused() -> None:
+    """An id the scripts do not know: exit 5 naming it, no SQL printed."""
+    result = run(["sql", "base:deadbeef"], None)
+    assert result.returncode == 5
+    assert result.stdout == ""
+    assert "deadbeef" in result.event("run.failed")["error"]
+
+
+# --- migrator upgrade --dry-run -------------------------------------------------------------------
+
+
+def test_dry_run_prints_pending_revisions_and_their_sql_and_changes_nothing(server: Server, database: str) -> None:
+    """On an empty database: both revisions listed, their SQL printed, no table, no lock."""
+    result = run(["upgrade", "--dry-run"], server.url_for(database))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        f"-- pending: {INITIAL} Initial schema with users, trips, travelers, packing_items, audit_log",
+        f"-- pending: {HEAD} Add actually_used column to packing_items",
+    ]
+    assert "CREATE TABLE users (" in result.stdout
+    assert "ALTER TABLE packing_items ADD COLUMN actually_used BOOLEAN;" in result.stdout
+    assert tables(server, database) == set()
+    assert "lock.acquired" not in result.names()
+    assert result.event("dry_run.state")["pending"] == [INITIAL, HEAD]
+
+
+def test_dry_run_starts_from_the_current_revision(server: Server, database: str) -> None:
+    """At the initial revision only the second is pending; at head there is nothing to do."""
+    url = server.url_for(database)
+    assert run(["upgrade", INITIAL], url).returncode == 0
+    before = schema(server, database)
+    result = run(["upgrade", "--dry-run"], url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"-- pending: {HEAD} Add actually_used column to packing_items"
+    assert f"UPDATE alembic_version SET version_num='{HEAD}'" in result.stdout
+    assert "CREATE TABLE" not in result.stdout
+    assert (schema(server, database), version(server, database)) == (before, [INITIAL])
+    assert run(["upgrade"], url).returncode == 0
+    at_head = run(["upgrade", "--dry-run"], url)
+    assert (at_head.returncode, at_head.stdout) == (0, f"-- nothing to do: the database is at {HEAD}\n")
+
+
+def test_dry_run_refuses_what_upgrade_would_refuse(server: Server, database: str) -> None:
+    """Unknown target, database ahead of the code: exit 5 as the real upgrade, nothing printed."""
+    url = server.url_for(database)
+    unknown = run(["upgrade", "--dry-run", "deadbeef"], url)
+    assert (unknown.returncode, unknown.stdout) == (5, "")
+    assert "deadbeef" in unknown.event("run.failed")["error"]
+    assert run(["upgrade"], url).returncode == 0
+    execute_script(server, database, "update alembic_version set version_num = 'f00dfeed0001'")
+    ahead = run(["upgrade", "--dry-run"], url)
+    assert (ahead.returncode, ahead.stdout) == (5, "")
+    assert "ahead of the code" in ahead.event("run.failed")["error"]
+
+
+@pytest.fixture
+def unused_url() -> str:
+    """A URL where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"postgresql://migrator:secret-pw@127.0.0.1:{port}/nowhere"
+
+
+def test_dry_run_waits_for_the_database_like_the_other_commands(unused_url: str) -> None:
+    """Nothing listening: retried until the wait timeout, then exit 3, as for `upgrade`."""
+    result = run(["upgrade", "--dry-run", "--wait-timeout", "0.5"], unused_url)
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.event("db.waiting")["attempt"] == 1
+    assert "not reachable within 0.5s" in result.event("run.failed")["error"]
+
+
+# --- migrator lint --------------------------------------------------------------------------------
+
+
+def lint_project(root: Path, also_excluded: tuple[str, ...] = ()) -> Path:
+    """r1 creates a table, r2 adds a NOT NULL column without default (unsafe), r3 a nullable one."""
+    ini = write_project(
+        root,
+        [
+            Revision("r1", None, "create items", upgrade='op.execute("create table items (id bigint primary key)")'),
+            Revision(
+                "r2",
+                "r1",
+                "add required weight",
+                upgrade='op.add_column("items", sa.Column("weight", sa.BigInteger(), nullable=False))',
+            ),
+            Revision(
+                "r3", "r2", "add note", upgrade='op.add_column("items", sa.Column("note", sa.Text(), nullable=True))'
+            ),
+        ],
+    )
+    exclude = json.dumps([*PROJECT_EXCLUSIONS, *also_excluded])
+    (root / "pyproject.toml").write_text(f"[tool.migrator.lint]\nexclude = {exclude}\n")
+    return ini
+
+
+ADDING_REQUIRED_FIELD = (
+    "r2 (add required weight): adding-required-field (warning) at line 5 of its SQL\n"
+    "  statement: ALTER TABLE items ADD COLUMN weight BIGINT NOT NULL;\n"
+    "  problem: Adding a new column that is `NOT NULL` and has no default value to an existing table effectively "
+    "makes it required.\n"
+    "  help: Make the field nullable or add a non-VOLATILE DEFAULT\n"
+)
+
+
+def test_lint_flags_a_not_null_column_without_default(tmp_path: Path) -> None:
+    """Exit 8; the finding names the revision, the statement and the rule; the safe revisions pass."""
+    lint_project(tmp_path)
+    result = run(["lint", "--all"], None, cwd=tmp_path)
+    assert result.returncode == 8
+    assert result.stdout == ADDING_REQUIRED_FIELD + "lint: 1 finding(s) in 1 of 3 revision(s) checked: r1, r2, r3\n"
+    finding = result.event("lint.finding")
+    assert (finding["revision"], finding["rule"], finding["statement"]) == (
+        "r2",
+        "adding-required-field",
+        "ALTER TABLE items ADD COLUMN weight BIGINT NOT NULL;",
+    )
+    assert result.event("run.failed")["exit_code"] == 8
+
+
+def test_lint_passes_the_applications_own_revisions() -> None:
+    """Both revisions are clean under the project's configuration (the initial one by its own exception)."""
+    result = run(["lint", "--all"], None)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == f"lint: 2 revision(s) clean: {INITIAL}, {HEAD}\n"
+    initial = next(e for e in result.events if e.get("event") == "lint.revision" and e["revision"] == INITIAL)
+    assert {"prefer-timestamp-tz", "prefer-bigint-over-int", "prefer-identity"} <= set(initial["ignored_rules"])
+
+
+def test_lint_by_default_checks_only_the_revisions_not_yet_applied(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """Before r2 is applied its finding fails the lint; once applied only r3 is linted, and passes."""
+    lint_project(tmp_path)
+    url = server.url_for(database)
+    before = run(["lint"], url, cwd=tmp_path)
+    assert before.returncode == 8
+    assert before.stdout.endswith("lint: 1 finding(s) in 1 of 3 revision(s) checked: r1, r2, r3\n")
+    assert run(["upgrade", "r2"], url, cwd=tmp_path).returncode == 0
+    after = run(["lint"], url, cwd=tmp_path)
+    assert (after.returncode, after.stdout) == (0, "lint: 1 revision(s) clean: r3\n")
+    assert [e["revision"] for e in after.events if e.get("event") == "lint.revision"] == ["r3"]
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    done = run(["lint"], url, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "lint: nothing to lint: no revision is waiting to be applied\n")
+
+
+def test_lint_checks_the_revisions_named(tmp_path: Path) -> None:
+    """Explicit ids lint those only, no database needed; an unknown one is exit 5."""
+    lint_project(tmp_path)
+    clean = run(["lint", "r3", "r1"], None, cwd=tmp_path)
+    assert (clean.returncode, clean.stdout) == (0, "lint: 2 revision(s) clean: r3, r1\n")
+    assert run(["lint", "r2"], None, cwd=tmp_path).returncode == 8
+    unknown = run(["lint", "deadbeef"], None, cwd=tmp_path)
+    assert unknown.returncode == 5
+    assert "deadbeef" in unknown.event("run.failed")["error"]
+
+
+def test_an_excluded_rule_is_not_reported(tmp_path: Path) -> None:
+    """The rule off in pyproject.toml, in alembic.ini, or in the revision's own file: exit 0."""
+    ini = lint_project(tmp_path, also_excluded=("adding-required-field",))
+    assert run(["lint", "r2"], None, cwd=tmp_path).returncode == 0
+    lint_project(tmp_path)
+    ini.write_text(ini.read_text() + "\n[migrator]\nlint_exclude = adding-required-field\n")
+    assert run(["lint", "r2"], None, cwd=tmp_path).returncode == 0
+    lint_project(tmp_path)  # rewrites alembic.ini without the option
+    revision_file = tmp_path / "migrations" / "versions" / "r2.py"
+    revision_file.write_text(
+        revision_file.read_text() + "\n# migrator-lint: ignore=adding-required-field  items is empty in every env\n"
+    )
+    result = run(["lint", "r2"], None, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "lint: 1 revision(s) clean: r2\n")
+
+
+def test_an_exception_without_a_reason_is_a_usage_error(tmp_path: Path) -> None:
+    """An unexplained per-revision exception is refused (2), not applied."""
+    lint_project(tmp_path)
+    revision_file = tmp_path / "migrations" / "versions" / "r2.py"
+    revision_file.write_text(revision_file.read_text() + "\n# migrator-lint: ignore=adding-required-field\n")
+    result = run(["lint", "r2"], None, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "gives no reason" in result.event("run.failed")["error"]
+
+
+def test_lint_without_revisions_needs_the_database_url(tmp_path: Path) -> None:
+    """Default mode reads what is applied: no URL is exit 2 pointing at --all."""
+    lint_project(tmp_path)
+    result = run(["lint"], None, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--all" in result.event("run.failed")["hint"]
