@@ -14,6 +14,7 @@ from migrator.redact import Redactor, password_of
 from migrator.report import RunRecord
 
 if TYPE_CHECKING:
+    from migrator.fastpath import Handoff
     from migrator.signals import Stop
 
 _EPILOG = (
@@ -161,25 +162,30 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except MigratorError as exc:
         _configure_logs("console" if sys.stderr.isatty() else "json", "info", redact)
         return _failed(exc)
-    record = RunRecord(args.command)
-    if _fast_path(args, settings, stdout, record):
-        _report(args, settings, record, ExitCode.OK, None, redact)
-        return ExitCode.OK
     redact.add(password_of(settings.database_url))
-    _configure_logs(settings.log_format, settings.log_level, redact)
-    from migrator import logs
+    from migrator import fastlog
     from migrator.signals import Stop, install
 
-    logs.bind(run_id=record.run_id)
+    record = RunRecord(args.command)
     stop = Stop()
-    install(stop, lambda code: logs.get().warning("run.signal", exit_code=int(code)))
+    install(stop, lambda code: fastlog.emit(settings.log_format, "run.signal", level="warning", exit_code=int(code)))
     error: str | None = None
     try:
-        _dispatch(args, settings, stop, stdout, record)
+        handoff = _fast_path(args, settings, stdout, record, stop)
+        if handoff is not None:
+            _configure_logs(settings.log_format, settings.log_level, redact)
+            from migrator import logs
+
+            logs.bind(run_id=record.run_id)
+            _dispatch(args, settings, stop, stdout, record, handoff)
         code = int(ExitCode.OK)
     except MigratorError as exc:
+        _configure_logs(settings.log_format, settings.log_level, redact)
         code, error = _failed(exc), exc.message
     except Exception as exc:  # noqa: BLE001  (any crash still gets a logged, redacted exit code)
+        _configure_logs(settings.log_format, settings.log_level, redact)
+        from migrator import logs
+
         logs.get().exception("run.crashed", exit_code=int(ExitCode.MIGRATION_FAILED))
         code, error = int(ExitCode.MIGRATION_FAILED), f"{type(exc).__name__}: {exc}"
     _report(args, settings, record, code, error, redact)
@@ -206,25 +212,31 @@ def _report(
         sys.stderr.write(f"migrator: could not write the report to {settings.report_path}: {exc.strerror}\n")
 
 
-def _fast_path(args: argparse.Namespace, settings: settings_mod.Settings, stdout: TextIO, record: RunRecord) -> bool:
-    """At head already? Then `upgrade` and `check` are done before the heavy imports."""
+def _fast_path(
+    args: argparse.Namespace, settings: settings_mod.Settings, stdout: TextIO, record: RunRecord, stop: Stop
+) -> Handoff | None:
+    """`upgrade` (to head) and `check` first take the light path (fastpath.py): None when it
+    finished the job (at head), else what it hands over to the full path."""
+    from migrator.fastpath import Handoff
+
     wants_head = args.command == "check" or (
         args.command == "upgrade" and args.revision in ("head", "heads") and not args.dry_run
     )
     if not wants_head or not settings.fast_path:
-        return False
+        return Handoff()
     import time
 
     from migrator import fastlog, fastpath
 
     started = time.monotonic()
-    head = fastpath.at_head(settings)
-    if head is None:
-        return False
+    decided = fastpath.decide(settings, stop, args.command)
+    if isinstance(decided, Handoff):
+        return decided
+    head = decided
     if args.command == "check":
         stdout.write(f"at head: {head}\n")
         fastlog.emit(settings.log_format, "check.at_head", command="check", revision=head, fast_path=True)
-        return True
+        return None
     record.from_revision = record.to_revision = head
     fields = {"command": "upgrade", "target": args.revision, "fast_path": True, "run_id": record.run_id}
     fastlog.emit(settings.log_format, "run.nothing_to_do", revision=head, **fields)
@@ -238,7 +250,7 @@ def _fast_path(args: argparse.Namespace, settings: settings_mod.Settings, stdout
         duration_ms=round((time.monotonic() - started) * 1000),
         **fields,
     )
-    return True
+    return None
 
 
 def _configure_logs(fmt: str, level: str, redact: Redactor) -> None:
@@ -254,7 +266,12 @@ def _defaults(args: argparse.Namespace) -> None:
 
 
 def _dispatch(
-    args: argparse.Namespace, settings: settings_mod.Settings, stop: Stop, stdout: TextIO, record: RunRecord
+    args: argparse.Namespace,
+    settings: settings_mod.Settings,
+    stop: Stop,
+    stdout: TextIO,
+    record: RunRecord,
+    handoff: Handoff,
 ) -> None:
     from migrator import runner  # imported late: --help and usage errors stay fast
 
@@ -264,7 +281,7 @@ def _dispatch(
 
         review.dry_run(settings, stop, stdout, args.revision)
     elif command in ("upgrade", "downgrade", "stamp"):
-        runner.migrate(settings, command, args.revision, stop, stdout, record)
+        runner.migrate(settings, command, args.revision, stop, stdout, record, handoff)
     elif command == "sql":
         from migrator import review
 

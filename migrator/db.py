@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
+from migrator import pgerrors
 from migrator.errors import ConfigError
 from migrator.redact import mask_url, password_of
 
@@ -17,20 +18,6 @@ APPLICATION_NAME = "migrator"
 CLIENT_CHECK_INTERVAL_MS = 1000
 _DRIVER = "postgresql+psycopg2"
 _ACCEPTED_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg2"}
-# Errors that come back the same however often we retry.
-_PERMANENT_MARKERS = (
-    "password authentication failed",
-    "authentication failed",
-    "does not exist",
-    "no pg_hba.conf entry",
-    "invalid dsn",
-    "invalid connection option",
-    "invalid integer value",
-    "invalid sslmode",
-    "permission denied",
-    "no password supplied",
-    "server does not support ssl",
-)
 
 
 def normalise_url(raw: str | None) -> URL:
@@ -98,10 +85,19 @@ def connect(engine: Engine, timeout: float) -> Connection:
         event.remove(engine, "do_connect", set_timeout)
 
 
-def backend_pid(engine: Engine) -> int:
+def backend_pid(url: URL) -> int:
     """The server pid behind a fresh client connection."""
-    with engine.connect() as conn:
-        return int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def adopt(url: URL, dbapi_connection: Any) -> Engine:
+    """An engine over a connection the fast path already opened (and may hold the lock on)."""
+    return create_engine(url, creator=lambda: dbapi_connection, poolclass=NullPool, hide_parameters=True)
 
 
 def watch_client(conn: Connection) -> None:
@@ -128,5 +124,4 @@ def is_retryable(exc: BaseException) -> bool:
     """A connection error that may go away: refused, starting up, unreachable, timeout."""
     if not isinstance(exc, OperationalError):
         return False
-    message = error_text(exc).lower()
-    return not any(marker in message for marker in _PERMANENT_MARKERS)
+    return not pgerrors.is_permanent(error_text(exc))

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
+
+from migrator.db import make_engine
 
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -58,8 +60,8 @@ class BlockerWatch:
     seconds, so quick migrations cost nothing.
     """
 
-    def __init__(self, engine: Engine, backend_pid: int, interval: float, grace: float) -> None:
-        self.engine = engine
+    def __init__(self, url: URL, backend_pid: int, interval: float, grace: float) -> None:
+        self.url = url
         self.backend_pid = backend_pid
         self.interval = interval
         self.grace = grace
@@ -78,8 +80,9 @@ class BlockerWatch:
     def _watch(self) -> None:
         if self._done.wait(self.grace):
             return
+        engine = make_engine(self.url)
         try:
-            with self.engine.connect() as conn:
+            with engine.connect() as conn:
                 while not self._done.is_set():
                     found = [_blocker(r) for r in conn.execute(_BLOCKERS, {"pid": self.backend_pid}).all()]
                     conn.rollback()
@@ -88,6 +91,8 @@ class BlockerWatch:
                     self._done.wait(self.interval)
         except DBAPIError:  # a watcher that cannot watch only loses detail in the message
             return
+        finally:
+            engine.dispose()
 
 
 def _blocker(row: Any) -> Blocker:

@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 
-def emit(fmt: str, event: str, stream: TextIO | None = None, **fields: Any) -> None:
-    """One info event: a JSON object per line, or the console renderer's layout."""
+def emit(fmt: str, event: str, stream: TextIO | None = None, level: str = "info", **fields: Any) -> None:
+    """One event: a JSON object per line, or the console renderer's layout."""
     stream = stream if stream is not None else sys.stderr
     timestamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     if fmt == "json":
-        record = {**fields, "event": event, "level": "info", "logger": "migrator", "timestamp": timestamp}
+        record = {**fields, "event": event, "level": level, "logger": "migrator", "timestamp": timestamp}
         stream.write(json.dumps(record) + "\n")
     else:
         pairs = " ".join(f"{key}={_console_value(value)}" for key, value in sorted(fields.items()))
-        stream.write(f"{timestamp} [info     ] {event:<30} [migrator] {pairs}\n")
+        stream.write(f"{timestamp} [{level:<9}] {event:<30} [migrator] {pairs}\n")
     stream.flush()
 
 

@@ -1,20 +1,33 @@
-"""The "nothing to do" fast path: is the database already at head? Decided without
-importing SQLAlchemy, Alembic, structlog or tenacity, and without executing revision files.
+"""The light path: everything `upgrade` (to head) and `check` can decide before importing
+SQLAlchemy, Alembic, structlog or tenacity, and without executing revision files.
 
-It answers only "yes, at head" or "don't know" (None). Every doubt (a config it
-does not fully understand, a non-plain revision file, several heads, a database
-not reachable at the first attempt, any error) returns None and the caller takes
-the full path, so exit codes and behaviour stay exactly the full path's.
+1. Read the heads statically (plain revision files only) and wait for the database
+   with psycopg2 alone, so a runner started before PostgreSQL exits within a blink
+   of it becoming ready.
+2. At head (and no applied file changed): done, exit 0.
+3. `upgrade` with work to do: take the migration lock here, waiting cheaply while
+   another runner migrates; if that runner brought the database to head, done.
+   Otherwise the open connection, lock held, is handed to the full path.
+
+Every doubt (a config or file it does not fully understand, several heads, an
+error it does not classify) hands over to the full path untouched, so behaviour
+and exit codes stay the full path's.
 """
 
 from __future__ import annotations
 
 import configparser
+import random
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrator import checksums, scriptfiles
+from migrator import checksums, fastlog, lockkey, pgerrors, scriptfiles
+from migrator.errors import DatabaseUnavailable, LockTimeout
+from migrator.redact import mask_url
 from migrator.settings import Settings
+from migrator.signals import Stop
 
 _DEFAULT_VERSION_TABLE = "alembic_version"
 # Kept in step with history.py (which imports SQLAlchemy, so it cannot be imported here).
@@ -22,28 +35,67 @@ HISTORY_TABLE = "migrator_history"
 RECORDING = ("upgrade", "stamp", "baseline", "accepted")
 # Options whose effect on where revisions live we do not replicate: full path.
 _UNHANDLED_OPTIONS = ("version_locations", "recursive_version_locations", "sourceless")
-_CONNECT_TIMEOUT_S = 2
+# The same back-off as wait.py: refused connections cost nothing, notice readiness fast.
+FIRST_DELAY, MAX_DELAY, JITTER = 0.02, 0.05, 0.01
+_LOCK_POLL_MAX = 0.1
+_SUMMARY_EVERY = 5.0
 
 
-def at_head(settings: Settings) -> str | None:
-    """The single head revision if the database is provably at it; None on any doubt."""
+@dataclass
+class Handoff:
+    """What the full path gets: maybe an open psycopg2 connection, maybe holding the lock."""
+
+    connection: Any = None
+    locked_by: int | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    versions: Path
+    table: str
+    schema: str | None
+    head: str
+    files: dict[str, Path]
+
+
+def decide(settings: Settings, stop: Stop, command: str) -> str | Handoff:
+    """The head revision when there is nothing to do; otherwise what to hand over."""
+    project = _project(settings)
+    if project is None or settings.database_url is None:
+        return Handoff()
+    import psycopg2  # type: ignore[import-untyped]
+
+    conn = _connect(settings, stop)
+    if conn is None:
+        return Handoff()
     try:
-        project = _read_ini(settings.config_path)
-        if project is None or settings.database_url is None:
+        if _at_head(conn, project, settings):
+            conn.close()
+            return project.head
+        if command != "upgrade":
+            conn.close()
+            return Handoff()
+        return _lock(conn, project, settings, stop)
+    except psycopg2.Error:  # anything unexpected: the full path decides, with its own errors
+        conn.close()
+        return Handoff()
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _project(settings: Settings) -> Project | None:
+    try:
+        found = _read_ini(settings.config_path)
+        if found is None:
             return None
-        versions_dir, table, schema = project
-        scanned = scriptfiles.scan(versions_dir)
-        found = scriptfiles.heads(scanned[0]) if scanned is not None else None
-        if scanned is None or not found or len(found) != 1:
+        versions, table, schema = found
+        scanned = scriptfiles.scan(versions)
+        heads = scriptfiles.heads(scanned[0]) if scanned is not None else None
+        if scanned is None or not heads or len(heads) != 1:
             return None
-        current, recorded = _database_state(settings.database_url, table, schema)
-        if current != [found[0]]:
-            return None
-        # An edited applied migration is the full path's to refuse (exit 5): never skip past it.
-        files = scanned[1]
-        now = {rev: checksums.checksum(files[rev].read_text(encoding="utf-8")) for rev in recorded if rev in files}
-        return found[0] if not checksums.changed(recorded, now, settings.allow_changed) else None
-    except Exception:  # noqa: BLE001  (any doubt: the full path decides, with its own errors)
+        return Project(versions, table, schema, heads[0], scanned[1])
+    except (OSError, ValueError, configparser.Error):
         return None
 
 
@@ -69,35 +121,142 @@ def libpq_dsn(url: str) -> str:
     return "postgresql://" + rest
 
 
+def _connect(settings: Settings, stop: Stop) -> Any:
+    """psycopg2 alone, retried like the full path; None hands any unclassified trouble over."""
+    import psycopg2
+
+    assert settings.database_url is not None
+    try:
+        dsn = libpq_dsn(settings.database_url)
+    except ValueError:
+        return None
+    options: dict[str, Any] = {
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    if "application_name=" not in dsn:
+        options["application_name"] = "migrator"
+    started = time.monotonic()
+    deadline = started + settings.wait_timeout
+    delay, attempts, next_summary = FIRST_DELAY, 0, started
+    while True:
+        attempts += 1
+        remaining = deadline - time.monotonic()
+        try:
+            conn = psycopg2.connect(dsn, connect_timeout=max(2, min(10, int(remaining) + 1)), **options)
+        except psycopg2.OperationalError as exc:
+            message = " ".join(str(exc).split())
+            if pgerrors.is_permanent(message):
+                return None  # the full path reports it, with its exit code
+            now = time.monotonic()
+            if settings.wait_timeout <= 0 or now >= deadline:
+                raise DatabaseUnavailable(
+                    f"database {mask_url(settings.database_url)} not reachable within "
+                    f"{settings.wait_timeout:g}s ({attempts} attempts): {message}",
+                    hint="check that the server is up and reachable, or raise --wait-timeout",
+                ) from None
+            if now >= next_summary:
+                fastlog.emit(
+                    settings.log_format, "db.waiting", attempt=attempts, waited_s=round(now - started, 1), error=message
+                )
+                next_summary = now + _SUMMARY_EVERY
+            stop.sleep(min(delay + random.uniform(0, JITTER), max(0.0, deadline - now)))
+            stop.raise_if_stopped()
+            delay = min(delay * 2, MAX_DELAY)
+            continue
+        conn.autocommit = True
+        waited_ms = round((time.monotonic() - started) * 1000)
+        fastlog.emit(settings.log_format, "db.ready", attempts=attempts, waited_ms=waited_ms)
+        return conn
+
+
 _RECORDED = """
     select distinct on (revision) revision, direction, checksum from {} where success
     order by revision, id desc
 """
 
 
-def _database_state(url: str, table: str, schema: str | None) -> tuple[list[str], dict[str, str]]:
-    """The version table's revisions and the checksums migrator_history recorded (as history.py reads them)."""
-    import psycopg2  # type: ignore[import-untyped]
+def _at_head(conn: Any, project: Project, settings: Settings) -> bool:
+    """Version table at the single head, and no applied file changed since (else: the full path)."""
     from psycopg2 import sql
 
-    dsn = libpq_dsn(url)
-    options: dict[str, Any] = {"connect_timeout": _CONNECT_TIMEOUT_S}
-    if "application_name=" not in dsn:
-        options["application_name"] = "migrator"
-    conn = psycopg2.connect(dsn, **options)
-    try:
-        with conn.cursor() as cursor:
-            name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-            cursor.execute(sql.SQL("select version_num from {}").format(name))
-            revisions = sorted(row[0] for row in cursor.fetchall())
-            history = sql.Identifier(schema, HISTORY_TABLE) if schema else sql.Identifier(HISTORY_TABLE)
-            cursor.execute("select to_regclass(%s) is not null", (history.as_string(conn),))
-            recorded: dict[str, str] = {}
-            if cursor.fetchone()[0]:
-                cursor.execute(sql.SQL(_RECORDED).format(history))
-                recorded = {
-                    rev: digest for rev, direction, digest in cursor.fetchall() if digest and direction in RECORDING
-                }
-            return revisions, recorded
-    finally:
-        conn.close()
+    with conn.cursor() as cursor:
+        name = sql.Identifier(project.schema, project.table) if project.schema else sql.Identifier(project.table)
+        cursor.execute("select to_regclass(%s) is not null", (name.as_string(conn),))
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute(sql.SQL("select version_num from {}").format(name))
+        if sorted(row[0] for row in cursor.fetchall()) != [project.head]:
+            return False
+        history = sql.Identifier(project.schema, HISTORY_TABLE) if project.schema else sql.Identifier(HISTORY_TABLE)
+        cursor.execute("select to_regclass(%s) is not null", (history.as_string(conn),))
+        recorded: dict[str, str] = {}
+        if cursor.fetchone()[0]:
+            cursor.execute(sql.SQL(_RECORDED).format(history))
+            recorded = {
+                rev: digest for rev, direction, digest in cursor.fetchall() if digest and direction in RECORDING
+            }
+    files = project.files
+    now = {rev: checksums.checksum(files[rev].read_text(encoding="utf-8")) for rev in recorded if rev in files}
+    return not checksums.changed(recorded, now, settings.allow_changed)
+
+
+def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | Handoff:
+    """Take the migration lock, waiting cheaply; at head once we have it? then done."""
+    key = settings.lock_key if settings.lock_key is not None else lockkey.lock_key(project.table, project.schema)
+    started = time.monotonic()
+    deadline = started + settings.lock_timeout
+    delay, next_report = FIRST_DELAY, started
+    with conn.cursor() as cursor:
+        while True:
+            cursor.execute("select pg_try_advisory_lock(%s), pg_backend_pid()", (key,))
+            got, pid = cursor.fetchone()
+            if got:
+                break
+            now = time.monotonic()
+            holder = _holder(cursor, key)
+            if now >= deadline:
+                raise LockTimeout(
+                    f"migration lock {key} not acquired within {settings.lock_timeout:g}s; held by {_describe(holder)}",
+                    hint="another migration is still running; wait for it or raise --lock-timeout "
+                    "(a stuck holder can be ended with pg_terminate_backend(pid))",
+                )
+            if now >= next_report:
+                fastlog.emit(
+                    settings.log_format, "lock.waiting", lock_key=key, waited_s=round(now - started, 1), **holder
+                )
+                next_report = now + _SUMMARY_EVERY
+            stop.sleep(min(delay, max(0.0, deadline - now)))
+            stop.raise_if_stopped()
+            delay = min(delay * 2, _LOCK_POLL_MAX)
+        if _at_head(conn, project, settings):  # the holder we waited for did the work
+            cursor.execute("select pg_advisory_unlock(%s)", (key,))
+            conn.close()
+            return project.head
+    conn.autocommit = False
+    return Handoff(conn, int(pid))
+
+
+def _holder(cursor: Any, key: int) -> dict[str, Any]:
+    """The same fields lock.py logs for the session holding the key."""
+    classid, objid = lockkey.key_parts(key)
+    cursor.execute(lockkey.HOLDERS_SQL, (classid, objid))
+    row = cursor.fetchone()
+    pid, application_name, since, query_start = row if row is not None else (None, None, None, None)
+    return {
+        "holder_pid": pid,
+        "holder_application_name": application_name,
+        "holder_since": since.isoformat() if since else None,
+        "holder_query_start": query_start.isoformat() if query_start else None,
+    }
+
+
+def _describe(holder: dict[str, Any]) -> str:
+    if holder["holder_pid"] is None:
+        return "a session that has since gone"
+    return (
+        f"pid {holder['holder_pid']} (application_name={holder['holder_application_name']!r}, "
+        f"connected since {holder['holder_since']})"
+    )

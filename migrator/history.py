@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import text
+from sqlalchemy import column, insert, table, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import TableClause
 
 from migrator import __version__
 
@@ -65,25 +66,29 @@ def ensure(conn: Connection, schema: str | None) -> bool:
 
 
 def record(conn: Connection, schema: str | None, run_id: str, rows: Iterable[Row]) -> None:
-    for row in rows:
-        conn.execute(
-            text(
-                f"insert into {_name(schema)} (run_id, revision, direction, checksum, started_at, duration_ms, "
-                "success, host, migrator_version) values (:run_id, :revision, :direction, :checksum, :started_at, "
-                ":duration_ms, :success, :host, :version)"
-            ),
-            {
-                "run_id": run_id,
-                "revision": row.revision,
-                "direction": row.direction,
-                "checksum": row.checksum,
-                "started_at": row.started_at,
-                "duration_ms": row.duration_ms,
-                "success": row.success,
-                "host": socket.gethostname(),
-                "version": __version__,
-            },
-        )
+    """Insert the rows in one batched statement (500 migrations must not mean 500 round trips)."""
+    host = socket.gethostname()
+    values = [
+        {
+            "run_id": run_id,
+            "revision": row.revision,
+            "direction": row.direction,
+            "checksum": row.checksum,
+            "started_at": row.started_at,
+            "duration_ms": row.duration_ms,
+            "success": row.success,
+            "host": host,
+            "migrator_version": __version__,
+        }
+        for row in rows
+    ]
+    if values:
+        conn.execute(insert(_table(schema)), values)
+
+
+def _table(schema: str | None) -> TableClause:
+    columns = ("run_id", "revision", "direction", "checksum", "started_at", "duration_ms", "success", "host")
+    return table(TABLE, *(column(name) for name in (*columns, "migrator_version")), schema=schema)
 
 
 def applied_checksums(conn: Connection, schema: str | None) -> dict[str, str]:

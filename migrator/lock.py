@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +13,10 @@ from sqlalchemy.engine import Connection
 
 from migrator import logs
 from migrator.errors import LockNotHeld, LockTimeout
+from migrator.lockkey import key_parts, lock_key
 from migrator.signals import Stop
+
+__all__ = ["advisory_lock", "holders", "is_lock_ours", "key_parts", "lock_key"]
 
 _POLL_FIRST = 0.02
 _POLL_MAX = 0.2
@@ -29,18 +31,6 @@ _HOLDERS = text(
       and l.classid::bigint = :classid and l.objid::bigint = :objid and l.objsubid = 1
     """
 )
-
-
-def lock_key(version_table: str, schema: str | None) -> int:
-    """A stable signed 64-bit key per (schema, version table); advisory locks are per database."""
-    digest = hashlib.sha256(f"migrator:{schema or 'public'}.{version_table}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def key_parts(key: int) -> tuple[int, int]:
-    """How pg_locks shows a bigint key: (classid, objid), the high and low 32 bits."""
-    unsigned = key & 0xFFFFFFFFFFFFFFFF
-    return unsigned >> 32, unsigned & 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -65,7 +55,12 @@ def _iso(value: Any) -> str | None:
 
 @contextmanager
 def advisory_lock(
-    conn: Connection, key: int, timeout: float, stop: Stop, other_client_pid: Callable[[], int]
+    conn: Connection,
+    key: int,
+    timeout: float,
+    stop: Stop,
+    other_client_pid: Callable[[], int],
+    held_by: int | None = None,
 ) -> Iterator[None]:
     """Hold the lock for the block; raise LockTimeout after ``timeout`` seconds of waiting.
 
@@ -74,7 +69,8 @@ def advisory_lock(
     """
     log = logs.get().bind(lock_key=key)
     started = time.monotonic()
-    acquired_by = _acquire(conn, key, timeout, stop, log)
+    # The light path may have taken it already, on this very connection.
+    acquired_by = held_by if held_by is not None else _acquire(conn, key, timeout, stop, log)
     try:
         _verify_held(conn, key, acquired_by, other_client_pid)
         log.info("lock.acquired", waited_ms=round((time.monotonic() - started) * 1000), backend_pid=acquired_by)

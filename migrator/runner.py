@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from migrator import backup, checksums, commands, db, ddl, history, logs, revisions
 from migrator.errors import MigrationFailed, NotAtHead, RevisionStateError
+from migrator.fastpath import Handoff
 from migrator.lock import advisory_lock, lock_key
 from migrator.progress import Progress
 from migrator.report import RunRecord
@@ -44,13 +45,18 @@ class Project:
 
 
 @contextmanager
-def connection(settings: Settings, stop: Stop) -> Iterator[Connection]:
-    """A connection once the database answers; statements on it are cancelled by a signal."""
+def connection(settings: Settings, stop: Stop, handoff: Handoff | None = None) -> Iterator[Connection]:
+    """A connection once the database answers (or the one the light path opened);
+    statements on it are cancelled by a signal."""
     url = db.normalise_url(settings.database_url)
-    engine = db.make_engine(url)
-    conn = wait_for_database(
-        lambda remaining: db.connect(engine, remaining), settings.wait_timeout, stop, db.display(url)
-    )
+    if handoff is not None and handoff.connection is not None:
+        engine = db.adopt(url, handoff.connection)
+        conn = engine.connect()
+    else:
+        engine = db.make_engine(url)
+        conn = wait_for_database(
+            lambda remaining: db.connect(engine, remaining), settings.wait_timeout, stop, db.display(url)
+        )
     stop.set_cancel(conn.connection.dbapi_connection.cancel)  # type: ignore[union-attr]
     db.watch_client(conn)
     try:
@@ -61,8 +67,17 @@ def connection(settings: Settings, stop: Stop) -> Iterator[Connection]:
         engine.dispose()
 
 
-def migrate(settings: Settings, action: str, target: str, stop: Stop, stdout: TextIO, record: RunRecord) -> None:
-    """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock."""
+def migrate(
+    settings: Settings,
+    action: str,
+    target: str,
+    stop: Stop,
+    stdout: TextIO,
+    record: RunRecord,
+    handoff: Handoff | None = None,
+) -> None:
+    """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock (maybe already taken
+    by the light path, on the connection it hands over)."""
     log = logs.get().bind(command=action, target=target)
     started = time.monotonic()
     project = Project.load(settings, stdout)
@@ -71,9 +86,10 @@ def migrate(settings: Settings, action: str, target: str, stop: Stop, stdout: Te
         settings.lock_key if settings.lock_key is not None else lock_key(project.version_table, project.version_schema)
     )
     progress = Progress(stop)
+    held_by = handoff.locked_by if handoff is not None else None
     with (
-        connection(settings, stop) as conn,
-        advisory_lock(conn, key, settings.lock_timeout, stop, lambda: db.backend_pid(conn.engine)),
+        connection(settings, stop, handoff) as conn,
+        advisory_lock(conn, key, settings.lock_timeout, stop, lambda: db.backend_pid(conn.engine.url), held_by),
     ):
         before = _state(conn, project)
         record.from_revision = record.to_revision = revisions.describe(before.current)
@@ -205,7 +221,9 @@ def _run_with_retries(
     attempts = settings.ddl_retries + 1
     for attempt in range(1, attempts + 1):
         kept = len(progress.applied)
-        watch = ddl.BlockerWatch(conn.engine, backend_pid, interval=0.2, grace=min(0.5, settings.ddl_lock_timeout / 2))
+        watch = ddl.BlockerWatch(
+            conn.engine.url, backend_pid, interval=0.2, grace=min(0.5, settings.ddl_lock_timeout / 2)
+        )
         try:
             with watch, progress:
                 _run(project, conn, action, target, settings.transaction_per_migration, progress, stop, before, record)
