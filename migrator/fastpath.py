@@ -37,7 +37,7 @@ RECORDING = ("upgrade", "stamp", "baseline", "accepted")
 _UNHANDLED_OPTIONS = ("version_locations", "recursive_version_locations", "sourceless")
 # The same back-off as wait.py: refused connections cost nothing, notice readiness fast.
 FIRST_DELAY, MAX_DELAY, JITTER = 0.02, 0.05, 0.01
-_LOCK_POLL_MAX = 0.1
+_LOCK_POLL_MAX = 0.05
 _SUMMARY_EVERY = 5.0
 
 
@@ -215,6 +215,10 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
             got, pid = cursor.fetchone()
             if got:
                 break
+            # The holder commits before it unlocks: every waiter sees head at once, in parallel,
+            # instead of queueing for the lock one by one just to find nothing to do.
+            if _at_head(conn, project, settings):
+                return project.head
             now = time.monotonic()
             holder = _holder(cursor, key)
             if now >= deadline:

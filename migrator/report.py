@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ class RunRecord:
     """Filled in as the run goes; written once at the end, whatever happened."""
 
     command: str
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    run_id: str = field(default_factory=lambda: os.urandom(16).hex())
     from_revision: str | None = None
     to_revision: str | None = None
     applied: list[dict[str, Any]] = field(default_factory=list)
