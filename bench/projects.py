@@ -6,39 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-# Alembic's connection-sharing recipe, as in tests/support/projects.py, plus the generated fileConfig()
-# that migrator switches off through config.attributes["configure_logger"].
-ENV_PY = """\
-from logging.config import fileConfig
-
-from alembic import context
-
-config = context.config
-
-if config.config_file_name is not None and config.attributes.get("configure_logger", True):
-    fileConfig(config.config_file_name)
-
-
-def run(connection):
-    context.configure(connection=connection, target_metadata=None, **config.attributes.get("context_options", {}))
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
-    with context.begin_transaction():
-        context.run_migrations()
-elif config.attributes.get("connection") is not None:
-    run(config.attributes["connection"])
-else:
-    from sqlalchemy import engine_from_config, pool
-
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
-                                poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        run(connection)
-"""
+from devtools.recipe import ENV_PY
 
 # Alembic's generic template (script.py.mako), filled in.
 REVISION_PY = '''\

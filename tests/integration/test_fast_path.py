@@ -7,18 +7,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, Result, run
+from tests.support.dbutil import execute
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
 HEAD = "a1b2c3d4e5f6"
-
-
-def execute(server: Server, database: str, *statements: str) -> None:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-    engine.dispose()
 
 
 def both(args: list[str], url: str, cwd: Path = REPO) -> tuple[Result, Result]:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from devtools.embedded_pg import EmbeddedPostgres, free_port
 from migrator.lock import lock_key
 from tests.conftest import MIGRATOR, Result, assert_no_secret, clean_env, parse_events, run, wait_until
+from tests.support.dbutil import advisory_locks, query
 from tests.support.projects import Revision, recorded_chain, write_project
 from tests.support.servers import Server
 
@@ -46,24 +47,8 @@ class Background:
         return Result(self.proc.returncode, stdout, stderr, time.monotonic() - self.started, parse_events(stderr))
 
 
-def query(server: Server, database: str, sql: str) -> list[tuple[object, ...]]:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(sa.text(sql)).all()]
-    engine.dispose()
-    return rows
-
-
 def table_names(server: Server, database: str) -> set[str]:
     return {r[0] for r in query(server, database, "select tablename from pg_tables where schemaname = 'public'")}
-
-
-def advisory_locks(server: Server, database: str) -> int:
-    sql = (
-        "select count(*) from pg_locks where locktype = 'advisory' "
-        "and database = (select oid from pg_database where datname = current_database())"
-    )
-    return int(query(server, database, sql)[0][0])  # type: ignore[call-overload]
 
 
 def slow_project(root: Path, seconds: float = 60) -> Path:

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from src.database import Base
-from tests.conftest import MIGRATOR, REPO, clean_env, run
+from tests.conftest import MIGRATOR, clean_env, run
+from tests.support.dbutil import copy_app, execute
+from tests.support.dbutil import tables as public_tables
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
 HEAD = "a1b2c3d4e5f6"
-
-
-def execute(server: Server, database: str, *statements: str) -> None:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-    engine.dispose()
-
-
-def public_tables(server: Server, database: str) -> set[str]:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        names = set(sa.inspect(conn).get_table_names())
-    engine.dispose()
-    return names
 
 
 def test_database_ahead_of_code_is_refused(server: Server, database: str) -> None:
@@ -142,12 +125,7 @@ def test_broken_revision_file_is_a_usage_error(server: Server, database: str, tm
 
 def test_create_writes_revisions(server: Server, database: str, tmp_path: Path) -> None:
     """`create --empty` writes a blank revision; `create` autogenerates against the database."""
-    for name in ("alembic.ini", "alembic", "src"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, tmp_path / name)
+    copy_app(tmp_path)
     url = server.url_for(database)
     blank = run(["create", "--empty", "add a note"], None, cwd=tmp_path)
     assert blank.returncode == 0, blank.stderr

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from tests.conftest import run
+from tests.support.dbutil import tables, version
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
@@ -83,18 +83,6 @@ def schema(server: Server, database: str) -> dict[str, list[tuple[Any, ...]]]:
         ),
     }
     return {kind: [row for row in rows if row[0] not in RUNNER_TABLES] for kind, rows in found.items()}
-
-
-def tables(server: Server, database: str) -> set[str]:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        names = set(sa.inspect(conn).get_table_names())
-    engine.dispose()
-    return names
-
-
-def version(server: Server, database: str) -> list[str]:
-    return [row[0] for row in query(server, database, "select version_num from alembic_version")]
 
 
 # --- migrator sql ---------------------------------------------------------------------------------

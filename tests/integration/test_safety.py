@@ -9,7 +9,7 @@ from pathlib import Path
 
 from src.database import Base
 from tests.conftest import run
-from tests.integration.test_faults import query
+from tests.support.dbutil import query
 from tests.support.projects import Revision, recorded_chain, write_project
 from tests.support.servers import Server
 

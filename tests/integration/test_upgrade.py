@@ -5,38 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests.conftest import REPO, Result, run
+from tests.support.dbutil import advisory_locks, tables, version
 from tests.support.servers import Server
 
 HEAD = "a1b2c3d4e5f6"
 INITIAL = "36a04cd7adbc"
 APP_TABLES = {"users", "trips", "travelers", "packing_items", "audit_logs"}
-
-
-def tables(server: Server, database: str) -> set[str]:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        names = set(sa.inspect(conn).get_table_names())
-    engine.dispose()
-    return names
-
-
-def version(server: Server, database: str) -> list[str]:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql("select version_num from alembic_version").scalars().all()
-    engine.dispose()
-    return sorted(rows)
-
-
-def advisory_locks(server: Server, database: str) -> int:
-    engine = server.engine(database)
-    with engine.connect() as conn:
-        count = conn.exec_driver_sql(
-            "select count(*) from pg_locks where locktype = 'advisory' "
-            "and database = (select oid from pg_database where datname = current_database())"
-        ).scalar_one()
-    engine.dispose()
-    return int(count)
 
 
 def assert_ok(result: Result) -> None:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from tests.conftest import REPO, run
-from tests.integration.test_faults import query
+from tests.conftest import run
+from tests.support.dbutil import copy_app, query
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
-
-
-def copy_app(root: Path) -> Path:
-    for name in ("alembic.ini", "alembic", "src"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, root / name)
-    return root
 
 
 def lines(stdout: str) -> dict[str, str]:

@@ -6,32 +6,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-ENV_PY = """
-from alembic import context
-
-config = context.config
-
-
-def run(connection):
-    context.configure(connection=connection, target_metadata=None, **config.attributes.get("context_options", {}))
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
-    with context.begin_transaction():
-        context.run_migrations()
-elif config.attributes.get("connection") is not None:
-    run(config.attributes["connection"])
-else:
-    from sqlalchemy import engine_from_config, pool
-
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
-                                poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        run(connection)
-"""
+from devtools.recipe import ENV_PY
 
 INI = """
 [alembic]
