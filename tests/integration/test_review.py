@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,16 +35,17 @@ def second_database(server: Server) -> Iterator[str]:
 
 
 def execute_script(server: Server, database: str, script: str) -> None:
-    """The whole script in one call on a plain psycopg2 connection, as psql -f would run it."""
-    engine = server.engine(database)
-    raw = engine.raw_connection()
-    try:
-        with raw.cursor() as cursor:
-            cursor.execute(script)
-        raw.commit()
-    finally:
-        raw.close()
-        engine.dispose()
+    """Apply the script with psql, as a DBA would (`psql -1 -f`), stopping at the first error."""
+    from devtools.embedded_pg import _bin
+
+    psql = shutil.which("psql") or _bin("psql")
+    subprocess.run(
+        [psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", server.url_for(database), "-f", "-"],
+        input=script,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
 
 
 def query(server: Server, database: str, sql: str) -> list[tuple[Any, ...]]:
