@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -39,13 +40,28 @@ def server() -> Iterator[Server]:
         yield found
 
 
+@contextlib.contextmanager
+def fresh_database(server: Server) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server.create_database(name)
+    try:
+        yield name
+    finally:
+        server.drop_database(name)
+
+
 @pytest.fixture
 def database(server: Server) -> Iterator[str]:
     """The name of a database of this test's own."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    server.create_database(name)
-    yield name
-    server.drop_database(name)
+    with fresh_database(server) as name:
+        yield name
+
+
+@pytest.fixture
+def second_database(server: Server) -> Iterator[str]:
+    """Another one, to compare two ways of building a schema."""
+    with fresh_database(server) as name:
+        yield name
 
 
 @pytest.fixture

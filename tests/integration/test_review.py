@@ -6,8 +6,6 @@ import json
 import shutil
 import socket
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +22,6 @@ APP_TABLES = {"users", "trips", "travelers", "packing_items", "audit_logs"}
 # migrator's own record of runs: not part of what the migrations build.
 RUNNER_TABLES = {"migrator_history"}
 PROJECT_EXCLUSIONS = ["require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts", "prefer-text-field"]
-
-
-@pytest.fixture
-def second_database(server: Server) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    server.create_database(name)
-    yield name
-    server.drop_database(name)
 
 
 def execute_script(server: Server, database: str, script: str) -> None:
