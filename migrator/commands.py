@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,18 +76,30 @@ def script_state(script: ScriptDirectory) -> ScriptState:
         return ScriptState(heads=tuple(script.get_heads()), known=known)
 
 
-def _static_graph(script: ScriptDirectory) -> scriptfiles.Graph | None:
+# One static scan per ScriptDirectory (a run asks several times; 500 files cost ~15 ms a scan).
+_SCANS: weakref.WeakKeyDictionary[ScriptDirectory, tuple[scriptfiles.Graph, dict[str, Path]] | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _scan(script: ScriptDirectory) -> tuple[scriptfiles.Graph, dict[str, Path]] | None:
     if script.version_locations or script.recursive_version_locations or script.sourceless:
         return None
-    return scriptfiles.read_dir(Path(script.dir) / "versions")
+    if script not in _SCANS:
+        _SCANS[script] = scriptfiles.scan(Path(script.dir) / "versions")
+    return _SCANS[script]
+
+
+def _static_graph(script: ScriptDirectory) -> scriptfiles.Graph | None:
+    found = _scan(script)
+    return found[0] if found is not None else None
 
 
 def revision_files(script: ScriptDirectory) -> dict[str, Path]:
     """Each revision's file: from the static scan when possible, else from Alembic's loader."""
-    if not (script.version_locations or script.recursive_version_locations or script.sourceless):
-        found = scriptfiles.scan(Path(script.dir) / "versions")
-        if found is not None:
-            return found[1]
+    found = _scan(script)
+    if found is not None:
+        return found[1]
     with translated_revision_errors():
         return {s.revision: Path(s.path) for s in script.walk_revisions()}
 

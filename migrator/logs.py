@@ -59,10 +59,19 @@ def configure(fmt: str, level: str, redact: Redact, stream: TextIO | None = None
     # Alembic's INFO lines are noise next to our events; progress.py takes the ones it needs.
     logging.getLogger("alembic").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # Our own events skip the stdlib machinery (a migration logs two of them; at 500
+    # migrations that was a measurable share of the run) but render exactly the same.
     structlog.configure(
-        processors=[*pre_chain, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            timestamper,
+            structlog.processors.format_exc_info,
+            redaction_processor(redact),
+            renderer,
+        ],
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         cache_logger_on_first_use=False,
     )
 
@@ -73,4 +82,4 @@ def bind(**fields: Any) -> None:
 
 
 def get(name: str = "migrator") -> Any:
-    return structlog.stdlib.get_logger(name)
+    return structlog.get_logger().bind(logger=name)
