@@ -4,6 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+# migrator_history: the latest successful entry per revision, and which directions leave it
+# applied with the recorded checksum. Shared by history.py (SQLAlchemy) and the light path (psycopg2).
+HISTORY_TABLE = "migrator_history"
+LATEST_ENTRIES_SQL = """
+    select distinct on (revision) revision, direction, checksum from {table} where success
+    order by revision, id desc
+"""
+_RECORDING = ("upgrade", "stamp", "baseline", "accepted")
+
+
+def recorded(latest: Iterable[tuple[str, str, str | None]]) -> dict[str, str]:
+    """Checksum of every revision whose latest successful entry applied, stamped or accepted it."""
+    return {revision: digest for revision, direction, digest in latest if direction in _RECORDING and digest}
 
 
 def normalise(text: str) -> str:
@@ -14,6 +29,15 @@ def normalise(text: str) -> str:
 
 def checksum(text: str) -> str:
     return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+
+
+def of_file(path: Path) -> str:
+    return checksum(path.read_text(encoding="utf-8"))
+
+
+def of_files(files: Mapping[str, Path], revisions: Iterable[str]) -> dict[str, str]:
+    """Today's checksum of each of ``revisions`` that still has a file."""
+    return {rev: of_file(files[rev]) for rev in revisions if rev in files}
 
 
 def changed(

@@ -24,15 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from migrator import checksums, fastlog, lockkey, pgerrors, scriptfiles
-from migrator.errors import DatabaseUnavailable, LockTimeout
+from migrator.errors import DatabaseUnavailable
 from migrator.redact import mask_url
 from migrator.settings import Settings
 from migrator.signals import Stop
 
 _DEFAULT_VERSION_TABLE = "alembic_version"
-# Kept in step with history.py (which imports SQLAlchemy, so it cannot be imported here).
-HISTORY_TABLE = "migrator_history"
-RECORDING = ("upgrade", "stamp", "baseline", "accepted")
 # Options whose effect on where revisions live we do not replicate: full path.
 _UNHANDLED_OPTIONS = ("version_locations", "recursive_version_locations", "sourceless")
 # The same back-off as wait.py: refused connections cost nothing, notice readiness fast.
@@ -172,12 +169,6 @@ def _connect(settings: Settings, stop: Stop) -> Any:
         return conn
 
 
-_RECORDED = """
-    select distinct on (revision) revision, direction, checksum from {} where success
-    order by revision, id desc
-"""
-
-
 def _at_head(conn: Any, project: Project, settings: Settings) -> bool:
     """Version table at the single head, and no applied file changed since (else: the full path)."""
     from psycopg2 import sql
@@ -190,16 +181,15 @@ def _at_head(conn: Any, project: Project, settings: Settings) -> bool:
         cursor.execute(sql.SQL("select version_num from {}").format(name))
         if sorted(row[0] for row in cursor.fetchall()) != [project.head]:
             return False
-        history = sql.Identifier(project.schema, HISTORY_TABLE) if project.schema else sql.Identifier(HISTORY_TABLE)
+        table = checksums.HISTORY_TABLE
+        history = sql.Identifier(project.schema, table) if project.schema else sql.Identifier(table)
         cursor.execute("select to_regclass(%s) is not null", (history.as_string(conn),))
         recorded: dict[str, str] = {}
         if cursor.fetchone()[0]:
-            cursor.execute(sql.SQL(_RECORDED).format(history))
-            recorded = {
-                rev: digest for rev, direction, digest in cursor.fetchall() if digest and direction in RECORDING
-            }
+            cursor.execute(sql.SQL(checksums.LATEST_ENTRIES_SQL.format(table="{}")).format(history))
+            recorded = checksums.recorded(cursor.fetchall())
     files = project.files
-    now = {rev: checksums.checksum(files[rev].read_text(encoding="utf-8")) for rev in recorded if rev in files}
+    now = checksums.of_files(files, recorded)
     return not checksums.changed(recorded, now, settings.allow_changed)
 
 
@@ -220,16 +210,14 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
             if _at_head(conn, project, settings):
                 return project.head
             now = time.monotonic()
-            holder = _holder(cursor, key)
-            if now >= deadline:
-                raise LockTimeout(
-                    f"migration lock {key} not acquired within {settings.lock_timeout:g}s; held by {_describe(holder)}",
-                    hint="another migration is still running; wait for it or raise --lock-timeout "
-                    "(a stuck holder can be ended with pg_terminate_backend(pid))",
-                )
-            if now >= next_report:
+            if now >= deadline or now >= next_report:
+                cursor.execute(lockkey.HOLDERS_SQL, lockkey.key_parts(key))
+                found = lockkey.holders_from_rows(cursor.fetchall())
+                if now >= deadline:
+                    raise lockkey.timeout_error(key, settings.lock_timeout, found)
+                fields = lockkey.waiting_fields(found)
                 fastlog.emit(
-                    settings.log_format, "lock.waiting", lock_key=key, waited_s=round(now - started, 1), **holder
+                    settings.log_format, "lock.waiting", lock_key=key, waited_s=round(now - started, 1), **fields
                 )
                 next_report = now + _SUMMARY_EVERY
             stop.sleep(min(delay, max(0.0, deadline - now)))
@@ -241,26 +229,3 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
             return project.head
     conn.autocommit = False
     return Handoff(conn, int(pid))
-
-
-def _holder(cursor: Any, key: int) -> dict[str, Any]:
-    """The same fields lock.py logs for the session holding the key."""
-    classid, objid = lockkey.key_parts(key)
-    cursor.execute(lockkey.HOLDERS_SQL, (classid, objid))
-    row = cursor.fetchone()
-    pid, application_name, since, query_start = row if row is not None else (None, None, None, None)
-    return {
-        "holder_pid": pid,
-        "holder_application_name": application_name,
-        "holder_since": since.isoformat() if since else None,
-        "holder_query_start": query_start.isoformat() if query_start else None,
-    }
-
-
-def _describe(holder: dict[str, Any]) -> str:
-    if holder["holder_pid"] is None:
-        return "a session that has since gone"
-    return (
-        f"pid {holder['holder_pid']} (application_name={holder['holder_application_name']!r}, "
-        f"connected since {holder['holder_since']})"
-    )

@@ -12,11 +12,9 @@ from sqlalchemy import column, insert, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 
-from migrator import __version__
+from migrator import __version__, checksums
 
-TABLE = "migrator_history"
-# Directions after which a revision counts as applied with the recorded checksum.
-RECORDING = ("upgrade", "stamp", "baseline", "accepted")
+TABLE = checksums.HISTORY_TABLE
 
 
 @dataclass(frozen=True)
@@ -95,16 +93,8 @@ def applied_checksums(conn: Connection, schema: str | None) -> dict[str, str]:
     """Checksum of every revision whose latest successful entry applied or stamped it."""
     if not exists(conn, schema):
         return {}
-    rows = conn.execute(
-        text(
-            f"""
-            select distinct on (revision) revision, direction, checksum
-            from {_name(schema)} where success
-            order by revision, id desc
-            """
-        )
-    ).all()
-    return {r.revision: r.checksum for r in rows if r.direction in RECORDING and r.checksum}
+    rows = conn.execute(text(checksums.LATEST_ENTRIES_SQL.format(table=_name(schema)))).all()
+    return checksums.recorded((r.revision, r.direction, r.checksum) for r in rows)
 
 
 def print_applied(conn: Connection, schema: str | None, stdout: TextIO) -> None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from migrator import logs
-from migrator.errors import LockNotHeld, LockTimeout
-from migrator.lockkey import key_parts, lock_key
+from migrator.errors import LockNotHeld
+from migrator.lockkey import HOLDERS_SQL, Holder, holders_from_rows, key_parts, lock_key, timeout_error, waiting_fields
 from migrator.signals import Stop
 
 __all__ = ["advisory_lock", "holders", "is_lock_ours", "key_parts", "lock_key"]
@@ -22,35 +21,11 @@ _POLL_FIRST = 0.02
 _POLL_MAX = 0.2
 _REPORT_EVERY = 5.0
 
-_HOLDERS = text(
-    """
-    select a.pid, a.application_name, a.backend_start, a.query_start, a.state
-    from pg_locks l join pg_stat_activity a on a.pid = l.pid
-    where l.locktype = 'advisory' and l.granted
-      and l.database = (select oid from pg_database where datname = current_database())
-      and l.classid::bigint = :classid and l.objid::bigint = :objid and l.objsubid = 1
-    """
-)
-
-
-@dataclass(frozen=True)
-class Holder:
-    pid: int
-    application_name: str
-    since: str | None
-    query_start: str | None
-    state: str | None
-
 
 def holders(conn: Connection, key: int) -> list[Holder]:
-    classid, objid = key_parts(key)
-    rows = conn.execute(_HOLDERS, {"classid": classid, "objid": objid}).all()
+    found = holders_from_rows(conn.exec_driver_sql(HOLDERS_SQL, key_parts(key)).all())
     conn.commit()
-    return [Holder(r.pid, r.application_name or "", _iso(r.backend_start), _iso(r.query_start), r.state) for r in rows]
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+    return found
 
 
 @contextmanager
@@ -91,33 +66,15 @@ def _acquire(conn: Connection, key: int, timeout: float, stop: Stop, log: Any) -
             return int(pid)
         now = time.monotonic()
         if now >= deadline:
-            raise LockTimeout(
-                f"migration lock {key} not acquired within {timeout:g}s; held by {_describe(holders(conn, key))}",
-                hint="another migration is still running; wait for it or raise --lock-timeout "
-                "(a stuck holder can be ended with pg_terminate_backend(pid))",
-            )
+            raise timeout_error(key, timeout, holders(conn, key))
         if now >= next_report:
-            found = holders(conn, key)
-            first = found[0] if found else None
             log.info(
-                "lock.waiting",
-                holder_pid=first.pid if first else None,
-                holder_application_name=first.application_name if first else None,
-                holder_since=first.since if first else None,
-                holder_query_start=first.query_start if first else None,
-                waited_s=round(now - (deadline - timeout), 1),
+                "lock.waiting", waited_s=round(now - (deadline - timeout), 1), **waiting_fields(holders(conn, key))
             )
             next_report = now + _REPORT_EVERY
         if stop.event.wait(min(delay, max(0.0, deadline - now))):
             stop.raise_if_stopped()
         delay = min(delay * 2, _POLL_MAX)
-
-
-def _describe(found: list[Holder]) -> str:
-    if not found:
-        return "a session that has since gone"
-    h = found[0]
-    return f"pid {h.pid} (application_name={h.application_name!r}, connected since {h.since})"
 
 
 _HELD_HERE = text(

@@ -1,8 +1,13 @@
-"""The migration lock's key (pure; importable without SQLAlchemy)."""
+"""The migration lock's key and what is known of its holder (importable without SQLAlchemy)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from migrator.errors import LockTimeout
 
 
 def lock_key(version_table: str, schema: str | None) -> int:
@@ -17,12 +22,57 @@ def key_parts(key: int) -> tuple[int, int]:
     return unsigned >> 32, unsigned & 0xFFFFFFFF
 
 
-# Who holds a key (psycopg2 placeholders: classid, objid); used where SQLAlchemy is not loaded.
+# Who holds a key (psycopg2 placeholders: classid, objid). Shared by lock.py and the light path,
+# which does not load SQLAlchemy.
 HOLDERS_SQL = """
-    select a.pid, a.application_name, a.backend_start, a.query_start
+    select a.pid, a.application_name, a.backend_start, a.query_start, a.state
     from pg_locks l join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.granted
       and l.database = (select oid from pg_database where datname = current_database())
       and l.classid::bigint = %s and l.objid::bigint = %s and l.objsubid = 1
-    limit 1
 """
+
+
+@dataclass(frozen=True)
+class Holder:
+    pid: int
+    application_name: str
+    since: str | None
+    query_start: str | None
+    state: str | None
+
+
+def holders_from_rows(rows: Iterable[Sequence[Any]]) -> list[Holder]:
+    """HOLDERS_SQL's rows as Holders."""
+    return [
+        Holder(int(pid), application_name or "", _iso(since), _iso(query_start), state)
+        for pid, application_name, since, query_start, state in rows
+    ]
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def waiting_fields(found: list[Holder]) -> dict[str, Any]:
+    """What `lock.waiting` says about the holder."""
+    first = found[0] if found else None
+    return {
+        "holder_pid": first.pid if first else None,
+        "holder_application_name": first.application_name if first else None,
+        "holder_since": first.since if first else None,
+        "holder_query_start": first.query_start if first else None,
+    }
+
+
+def timeout_error(key: int, timeout: float, found: list[Holder]) -> LockTimeout:
+    if found:
+        h = found[0]
+        holder = f"pid {h.pid} (application_name={h.application_name!r}, connected since {h.since})"
+    else:
+        holder = "a session that has since gone"
+    return LockTimeout(
+        f"migration lock {key} not acquired within {timeout:g}s; held by {holder}",
+        hint="another migration is still running; wait for it or raise --lock-timeout "
+        "(a stuck holder can be ended with pg_terminate_backend(pid))",
+    )

@@ -161,8 +161,7 @@ def _refuse_changed(conn: Connection, project: Project, allowed: tuple[str, ...]
     if not recorded:
         return
     files = commands.revision_files(project.script)
-    current = {rev: checksums.checksum(files[rev].read_text(encoding="utf-8")) for rev in recorded if rev in files}
-    changed = checksums.changed(recorded, current, ())
+    changed = checksums.changed(recorded, checksums.of_files(files, recorded), ())
     refused = [c for c in changed if c[0] not in allowed]
     if refused:
         names = ", ".join(rev for rev, _, _ in refused)
@@ -189,7 +188,7 @@ def _row(
     success: bool,
 ) -> history.Row:
     path = files.get(revision)
-    digest = checksums.checksum(path.read_text(encoding="utf-8")) if path is not None else None
+    digest = checksums.of_file(path) if path is not None else None
     return history.Row(revision, direction, digest, started_at, duration_ms, success)
 
 

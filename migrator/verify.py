@@ -56,8 +56,7 @@ def run(settings: Settings, stop: Stop, stdout: TextIO) -> None:
 def _checksums(conn: Connection, project: Project, allowed: tuple[str, ...]) -> Result:
     recorded = history.applied_checksums(conn, project.version_schema)
     files = commands.revision_files(project.script)
-    current = {rev: checksums.checksum(files[rev].read_text(encoding="utf-8")) for rev in recorded if rev in files}
-    changed = checksums.changed(recorded, current, allowed)
+    changed = checksums.changed(recorded, checksums.of_files(files, recorded), allowed)
     if changed:
         return Result(
             "no applied migration changed", False, f"changed since applied: {', '.join(c[0] for c in changed)}"
