@@ -25,7 +25,7 @@ from typing import Any
 
 from migrator import checksums, fastlog, lockkey, pgerrors, scriptfiles
 from migrator.errors import DatabaseUnavailable
-from migrator.redact import mask_url
+from migrator.redact import Redactor, mask_url, password_of
 from migrator.settings import Settings
 from migrator.signals import Stop
 
@@ -135,6 +135,7 @@ def _connect(settings: Settings, stop: Stop) -> Any:
     }
     if "application_name=" not in dsn:
         options["application_name"] = "migrator"
+    redact = Redactor([password_of(settings.database_url) or ""])
     started = time.monotonic()
     deadline = started + settings.wait_timeout
     delay, attempts, next_summary = FIRST_DELAY, 0, started
@@ -144,7 +145,8 @@ def _connect(settings: Settings, stop: Stop) -> Any:
         try:
             conn = psycopg2.connect(dsn, connect_timeout=max(2, min(10, int(remaining) + 1)), **options)
         except psycopg2.OperationalError as exc:
-            message = " ".join(str(exc).split())
+            # fastlog does not redact: mask the URL's password here, should libpq ever echo it.
+            message = redact(" ".join(str(exc).split()))
             if pgerrors.is_permanent(message):
                 return None  # the full path reports it, with its exit code
             now = time.monotonic()
