@@ -17,7 +17,7 @@ Graph = dict[str, tuple[str, ...]]
 _REVISION = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*(['\"])([\w\-]+)\1[ \t]*(?:#.*)?$", re.MULTILINE)
 _DOWN = re.compile(r"^down_revision\s*(?::[^=\n]+)?=[ \t]*(.*?)[ \t]*(?:#.*)?$", re.MULTILINE)
 _DEPENDS = re.compile(r"^depends_on\s*(?::[^=\n]+)?=[ \t]*(.*?)[ \t]*(?:#.*)?$", re.MULTILINE)
-_ANY_ASSIGNMENT = re.compile(r"^\s+(?:revision|down_revision)\s*=", re.MULTILINE)
+_ANY_ASSIGNMENT = re.compile(r"^[ \t]+(?:revision|down_revision)\s*=", re.MULTILINE)
 _ONE_ID = re.compile(r"^(['\"])([\w\-]+)\1$")
 _ID_SEQUENCE = re.compile(r"^[(\[]\s*((?:(['\"])[\w\-]+\2\s*,\s*)*(?:(['\"])[\w\-]+\3\s*,?\s*)?)[)\]]$")
 _QUOTED = re.compile(r"(['\"])([\w\-]+)\1")

@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
             ("abc", ("a1", "b2")),
         ),
         ('revision = "abc"  # the id\ndown_revision = ["a1", "b2",]\n', ("abc", ("a1", "b2"))),
+        ('"""hand-written"""\n\nrevision = "abc"\n\ndown_revision = None\n', ("abc", ())),
     ],
-    ids=["initial", "linear", "annotated-merge", "list-and-comment"],
+    ids=["initial", "linear", "annotated-merge", "list-and-comment", "blank-lines-before"],
 )
 def test_plain_generated_forms_are_read(text: str, expected: tuple[str, tuple[str, ...]]) -> None:
     """The forms Alembic's templates write are read without executing anything."""
@@ -38,10 +39,11 @@ def test_plain_generated_forms_are_read(text: str, expected: tuple[str, tuple[st
         'revision = "abc"\ndown_revision = None\ndepends_on = "other"\n',
         'revision = "abc"\nrevision = "def"\ndown_revision = None\n',
         'revision = "abc"\ndown_revision = None\nif True:\n    revision = "def"\n',
+        'revision = "abc"\ndown_revision = None\nif True:\n\n\tdown_revision = "def"\n',
         "down_revision = None\n",
         '"""Revision ID: abc"""\n',
     ],
-    ids=["computed-id", "computed-down", "depends-on", "assigned-twice", "reassigned-in-block", "no-id", "docstring"],
+    ids=["computed-id", "computed-down", "depends-on", "assigned-twice", "reassigned-in-block", "reassigned-after-blank", "no-id", "docstring"],
 )
 def test_anything_else_is_a_doubt(text: str) -> None:
     """Non-plain files return None so Alembic's own loader decides."""
