@@ -196,19 +196,17 @@ def _at_head(conn: Any, project: Project, settings: Settings) -> bool:
 
 
 def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | Handoff:
-    """Take the migration lock, waiting cheaply; at head once we have it? then done."""
+    """Take the migration lock, waiting in the server while another runner holds it; at head then? done."""
     key = settings.lock_key if settings.lock_key is not None else lockkey.lock_key(project.table, project.schema)
     started = time.monotonic()
     deadline = started + settings.lock_timeout
-    delay, next_report = FIRST_DELAY, started
+    next_report, backoff = started, FIRST_DELAY
     with conn.cursor() as cursor:
         while True:
             cursor.execute("select pg_try_advisory_lock(%s), pg_backend_pid()", (key,))
             got, pid = cursor.fetchone()
             if got:
                 break
-            # The holder commits before it unlocks: every waiter sees head at once, in parallel,
-            # instead of queueing for the lock one by one just to find nothing to do.
             if _at_head(conn, project, settings):
                 return project.head
             now = time.monotonic()
@@ -222,12 +220,43 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
                     settings.log_format, "lock.waiting", lock_key=key, waited_s=round(now - started, 1), **fields
                 )
                 next_report = now + _SUMMARY_EVERY
-            stop.sleep(min(delay, max(0.0, deadline - now)))
+            freed = _wait_for_holder(conn, key, min(next_report, deadline) - now, stop)
             stop.raise_if_stopped()
-            delay = min(delay * 2, _LOCK_POLL_MAX)
+            # The holder commits before it unlocks: all waiters wake at once and see head, in
+            # parallel, instead of queueing for the lock one by one to find nothing to do.
+            if freed and _at_head(conn, project, settings):
+                return project.head
+            if freed:  # it did not reach head: spread out the race for the lock
+                stop.sleep(random.uniform(0, backoff))
+                backoff = min(backoff * 2, _LOCK_POLL_MAX)
         if _at_head(conn, project, settings):  # the holder we waited for did the work
             cursor.execute("select pg_advisory_unlock(%s)", (key,))
             conn.close()
             return project.head
     conn.autocommit = False
     return Handoff(conn, int(pid))
+
+
+def _wait_for_holder(conn: Any, key: int, seconds: float, stop: Stop) -> bool:
+    """Block in the server until the lock's holder lets go, for at most ``seconds``; True if it did.
+
+    A shared lock, in a transaction of its own so that it goes with the transaction
+    even behind a transaction pooler: it costs no CPU while waiting, and every waiter
+    wakes at the same moment when the holder unlocks. A signal cancels the wait.
+    """
+    import psycopg2.errors  # type: ignore[import-untyped]
+
+    timeout_ms = max(1, int(seconds * 1000))
+    stop.set_cancel(conn.cancel)
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("select set_config('lock_timeout', %s, true)", (f"{timeout_ms}ms",))
+            cursor.execute("select pg_advisory_xact_lock_shared(%s)", (key,))
+        return True
+    except (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled):
+        return False
+    finally:
+        stop.set_cancel(None)
+        conn.rollback()
+        conn.autocommit = True

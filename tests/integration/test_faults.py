@@ -246,6 +246,36 @@ def test_lock_held_elsewhere_times_out_with_exit_4(server: Server, database: str
     assert table_names(server, database) == set()
 
 
+def _waiting_in_server(server: Server, database: str) -> bool:
+    sql = (
+        "select count(*) from pg_stat_activity where application_name = 'migrator' "
+        "and wait_event_type = 'Lock' and wait_event = 'advisory'"
+    )
+    return query(server, database, sql)[0][0] == 1
+
+
+def test_waiter_waits_in_the_server_and_migrates_when_the_holder_lets_go(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """A runner finding the lock held waits in PostgreSQL, not by polling, and migrates once it is free."""
+    write_project(tmp_path, recorded_chain(2))
+    engine = server.engine(database)
+    with engine.connect() as blocker:
+        key = lock_key("alembic_version", None)
+        blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": key})
+        job = Background(["upgrade"], server.url_for(database), tmp_path, tmp_path / "log")
+        wait_until(lambda: job.logged('"lock.waiting"'), what="the runner to find the lock held")
+        # try-lock polling never shows this wait: the runner is blocked inside PostgreSQL
+        wait_until(lambda: _waiting_in_server(server, database), what="the runner to block on the advisory lock")
+        blocker.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": key})
+        result = job.result(timeout=60)
+    engine.dispose()
+    assert result.returncode == 0, result.stderr
+    assert result.event("run.finished")["migrations_applied"] == 2
+    assert query(server, database, "select revision from body_runs order by revision") == [("r000",), ("r001",)]
+    assert advisory_locks(server, database) == 0
+
+
 def test_check_wait_for_head_returns_once_migrated(server: Server, database: str, tmp_path: Path) -> None:
     """`check --wait-for-head` polls until another process has migrated the database."""
     url = server.url_for(database)
