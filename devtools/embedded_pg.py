@@ -60,7 +60,9 @@ def _system_user() -> str | None:
 
 
 class EmbeddedPostgres:
-    def __init__(self, base_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, base_dir: Path | None = None, port: int | None = None, bindir: Path | None = None) -> None:
+        """``bindir``: another PostgreSQL build to run instead of pgserver's (which has no TLS)."""
+        self.bindir = bindir
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="migrator-pg-"))
         self.data_dir = self.base_dir / "data"
         self.log_file = self.base_dir / "server.log"
@@ -84,7 +86,7 @@ class EmbeddedPostgres:
         self._own(pwfile)
         self._run(
             [
-                _bin("initdb"),
+                self._bin("initdb"),
                 "-D",
                 str(self.data_dir),
                 "-U",
@@ -103,11 +105,11 @@ class EmbeddedPostgres:
 
     def start(self, wait: bool = True) -> None:
         options = f"-h 127.0.0.1 -p {self.port} -k {self.base_dir}"
-        args = [_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options, "start"]
+        args = [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options, "start"]
         self._run(args + (["-w", "-t", "60"] if wait else ["-W"]))
 
     def stop(self) -> None:
-        self._run([_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], check=False)
+        self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], check=False)
 
     def kill(self) -> None:
         pid = self.postmaster_pid()
@@ -122,14 +124,14 @@ class EmbeddedPostgres:
 
     def is_ready(self) -> bool:
         result = subprocess.run(
-            [_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True, check=False
+            [self._bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True, check=False
         )
         return result.returncode == 0
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
             [
-                _bin("psql"),
+                self._bin("psql"),
                 "-X",
                 "-A",
                 "-t",
@@ -180,3 +182,6 @@ class EmbeddedPostgres:
             shutil.chown(dirpath, self.user, self.user)
             for name in files:
                 shutil.chown(os.path.join(dirpath, name), self.user, self.user)
+
+    def _bin(self, name: str) -> str:
+        return str(self.bindir / name) if self.bindir is not None else _bin(name)

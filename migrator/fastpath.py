@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import configparser
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +61,7 @@ def decide(settings: Settings, stop: Stop, command: str) -> str | Handoff:
     project = _project(settings)
     if project is None or settings.database_url is None:
         return Handoff()
-    import psycopg2  # type: ignore[import-untyped]
-
+    psycopg2 = _psycopg2()
     conn = _connect(settings, stop)
     if conn is None:
         return Handoff()
@@ -79,6 +79,24 @@ def decide(settings: Settings, stop: Stop, command: str) -> str | Handoff:
     except BaseException:
         conn.close()
         raise
+
+
+def _psycopg2() -> Any:
+    """psycopg2, without loading Python's ``ssl`` module on the way (a tenth of a no-op run).
+
+    psycopg2 imports ``ssl`` only to install OpenSSL 1.0's locking callbacks and, when it
+    cannot, leaves locking to libpq (psycopgmodule.c, libcrypto_threads_init). OpenSSL 1.1
+    and later, which Python 3.11 and every psycopg2-binary wheel use, lock by themselves.
+    """
+    if "psycopg2" not in sys.modules and "ssl" not in sys.modules:
+        sys.modules["ssl"] = None  # type: ignore[assignment]  # makes `import ssl` fail at once
+        try:
+            import psycopg2  # type: ignore[import-untyped]
+        finally:
+            del sys.modules["ssl"]
+    import psycopg2
+
+    return psycopg2
 
 
 def _project(settings: Settings) -> Project | None:

@@ -43,7 +43,16 @@ def test_plain_generated_forms_are_read(text: str, expected: tuple[str, tuple[st
         "down_revision = None\n",
         '"""Revision ID: abc"""\n',
     ],
-    ids=["computed-id", "computed-down", "depends-on", "assigned-twice", "reassigned-in-block", "reassigned-after-blank", "no-id", "docstring"],
+    ids=[
+        "computed-id",
+        "computed-down",
+        "depends-on",
+        "assigned-twice",
+        "reassigned-in-block",
+        "reassigned-after-blank",
+        "no-id",
+        "docstring",
+    ],
 )
 def test_anything_else_is_a_doubt(text: str) -> None:
     """Non-plain files return None so Alembic's own loader decides."""
