@@ -221,7 +221,7 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
     next_report, backoff = started, FIRST_DELAY
     with conn.cursor() as cursor:
         while True:
-            cursor.execute("select pg_try_advisory_lock(%s), pg_backend_pid()", (key,))
+            cursor.execute(lockkey.TRY_SQL, (key,))
             got, pid = cursor.fetchone()
             if got:
                 break
@@ -256,24 +256,20 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
 
 
 def _wait_for_holder(conn: Any, key: int, seconds: float, stop: Stop) -> bool:
-    """Block in the server until the lock's holder lets go, for at most ``seconds``; True if it did.
+    """Wait inside PostgreSQL until the holder lets go, for at most ``seconds``; True if it did."""
+    import psycopg2
 
-    A shared lock, in a transaction of its own so that it goes with the transaction
-    even behind a transaction pooler: it costs no CPU while waiting, and every waiter
-    wakes at the same moment when the holder unlocks. A signal cancels the wait.
-    """
-    import psycopg2.errors  # type: ignore[import-untyped]
-
-    timeout_ms = max(1, int(seconds * 1000))
     stop.set_cancel(conn.cancel)
     conn.autocommit = False
     try:
         with conn.cursor() as cursor:
-            cursor.execute("select set_config('lock_timeout', %s, true)", (f"{timeout_ms}ms",))
-            cursor.execute("select pg_advisory_xact_lock_shared(%s)", (key,))
+            cursor.execute(lockkey.WAIT_TIMEOUT_SQL, (lockkey.wait_slice(seconds),))
+            cursor.execute(lockkey.WAIT_SQL, (key,))
         return True
-    except (psycopg2.errors.LockNotAvailable, psycopg2.errors.QueryCanceled):
-        return False
+    except psycopg2.Error as exc:
+        if exc.pgcode in lockkey.WAIT_ENDED_CODES:
+            return False
+        raise
     finally:
         stop.set_cancel(None)
         conn.rollback()

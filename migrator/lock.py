@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,16 +10,30 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from migrator import logs
 from migrator.errors import LockNotHeld
-from migrator.lockkey import HOLDERS_SQL, Holder, holders_from_rows, key_parts, lock_key, timeout_error, waiting_fields
+from migrator.lockkey import (
+    HOLDERS_SQL,
+    TRY_SQL,
+    WAIT_ENDED_CODES,
+    WAIT_SQL,
+    WAIT_TIMEOUT_SQL,
+    Holder,
+    holders_from_rows,
+    key_parts,
+    lock_key,
+    timeout_error,
+    wait_slice,
+    waiting_fields,
+)
 from migrator.signals import Stop
 
 __all__ = ["advisory_lock", "holders", "is_lock_ours", "key_parts", "lock_key"]
 
-_POLL_FIRST = 0.02
-_POLL_MAX = 0.2
+_BACKOFF_FIRST = 0.02
+_BACKOFF_MAX = 0.2
 _REPORT_EVERY = 5.0
 
 
@@ -55,12 +70,12 @@ def advisory_lock(
 
 
 def _acquire(conn: Connection, key: int, timeout: float, stop: Stop, log: Any) -> int:
-    """Poll until the lock is ours; return the backend pid that took it."""
-    deadline = time.monotonic() + timeout
-    delay = _POLL_FIRST
-    next_report = time.monotonic()
+    """Wait until the lock is ours (inside PostgreSQL, not by polling); return the backend pid that took it."""
+    started = time.monotonic()
+    deadline = started + timeout
+    next_report, backoff = started, _BACKOFF_FIRST
     while True:
-        got, pid = conn.execute(text("select pg_try_advisory_lock(:key), pg_backend_pid()"), {"key": key}).one()
+        got, pid = conn.exec_driver_sql(TRY_SQL, (key,)).one()
         conn.commit()
         if got:
             return int(pid)
@@ -68,13 +83,28 @@ def _acquire(conn: Connection, key: int, timeout: float, stop: Stop, log: Any) -
         if now >= deadline:
             raise timeout_error(key, timeout, holders(conn, key))
         if now >= next_report:
-            log.info(
-                "lock.waiting", waited_s=round(now - (deadline - timeout), 1), **waiting_fields(holders(conn, key))
-            )
+            log.info("lock.waiting", waited_s=round(now - started, 1), **waiting_fields(holders(conn, key)))
             next_report = now + _REPORT_EVERY
-        if stop.event.wait(min(delay, max(0.0, deadline - now))):
-            stop.raise_if_stopped()
-        delay = min(delay * 2, _POLL_MAX)
+        freed = _wait_for_holder(conn, key, min(next_report, deadline) - now)
+        stop.raise_if_stopped()
+        if freed:  # the holder let go but another runner took the lock first: spread out the race
+            if stop.event.wait(random.uniform(0, backoff)):
+                stop.raise_if_stopped()
+            backoff = min(backoff * 2, _BACKOFF_MAX)
+
+
+def _wait_for_holder(conn: Connection, key: int, seconds: float) -> bool:
+    """Block until the holder unlocks, for at most ``seconds``; True if it did (see lockkey.WAIT_SQL)."""
+    try:
+        conn.exec_driver_sql(WAIT_TIMEOUT_SQL, (wait_slice(seconds),))
+        conn.exec_driver_sql(WAIT_SQL, (key,))
+        return True
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) in WAIT_ENDED_CODES:
+            return False
+        raise
+    finally:
+        conn.rollback()
 
 
 _HELD_HERE = text(

@@ -22,6 +22,23 @@ def key_parts(key: int) -> tuple[int, int]:
     return unsigned >> 32, unsigned & 0xFFFFFFFF
 
 
+# Taking the lock, and waiting for its holder inside PostgreSQL (psycopg2 placeholders; shared
+# by lock.py and the light path). The wait is a shared lock in a transaction of its own: it
+# costs nothing while it waits, every waiter wakes when the holder unlocks, and it goes with
+# the transaction even behind a transaction pooler. lock_timeout bounds each wait.
+TRY_SQL = "select pg_try_advisory_lock(%s), pg_backend_pid()"
+WAIT_TIMEOUT_SQL = "select set_config('lock_timeout', %s, true)"
+WAIT_SQL = "select pg_advisory_xact_lock_shared(%s)"
+# What a bounded wait ends with when the holder kept the lock (lock_not_available), or when a
+# signal, or a server-side statement_timeout, cancelled it (query_canceled).
+WAIT_ENDED_CODES = frozenset({"55P03", "57014"})
+
+
+def wait_slice(seconds: float) -> str:
+    """lock_timeout for one wait: whole milliseconds, never 0 (which would mean no limit)."""
+    return f"{max(1, int(seconds * 1000))}ms"
+
+
 # Who holds a key (psycopg2 placeholders: classid, objid). Shared by lock.py and the light path,
 # which does not load SQLAlchemy.
 HOLDERS_SQL = """

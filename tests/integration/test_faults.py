@@ -254,8 +254,9 @@ def _waiting_in_server(server: Server, database: str) -> bool:
     return query(server, database, sql)[0][0] == 1
 
 
+@pytest.mark.parametrize("fast_path", ["1", "0"], ids=["light-path", "full-path"])
 def test_waiter_waits_in_the_server_and_migrates_when_the_holder_lets_go(
-    server: Server, database: str, tmp_path: Path
+    server: Server, database: str, tmp_path: Path, fast_path: str
 ) -> None:
     """A runner finding the lock held waits in PostgreSQL, not by polling, and migrates once it is free."""
     write_project(tmp_path, recorded_chain(2))
@@ -263,7 +264,8 @@ def test_waiter_waits_in_the_server_and_migrates_when_the_holder_lets_go(
     with engine.connect() as blocker:
         key = lock_key("alembic_version", None)
         blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": key})
-        job = Background(["upgrade"], server.url_for(database), tmp_path, tmp_path / "log")
+        url = server.url_for(database)
+        job = Background(["upgrade"], url, tmp_path, tmp_path / "log", MIGRATOR_FAST_PATH=fast_path)
         wait_until(lambda: job.logged('"lock.waiting"'), what="the runner to find the lock held")
         # try-lock polling never shows this wait: the runner is blocked inside PostgreSQL
         wait_until(lambda: _waiting_in_server(server, database), what="the runner to block on the advisory lock")
