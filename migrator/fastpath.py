@@ -35,7 +35,7 @@ _DEFAULT_VERSION_TABLE = "alembic_version"
 _UNHANDLED_OPTIONS = ("version_locations", "recursive_version_locations", "sourceless")
 # The same back-off as wait.py: refused connections cost nothing, notice readiness fast.
 FIRST_DELAY, MAX_DELAY, JITTER = 0.02, 0.05, 0.01
-_LOCK_POLL_MAX = 0.05
+_RACE_BACKOFF_MAX = 0.05
 _SUMMARY_EVERY = 5.0
 
 
@@ -218,15 +218,21 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
     key = settings.lock_key if settings.lock_key is not None else lockkey.lock_key(project.table, project.schema)
     started = time.monotonic()
     deadline = started + settings.lock_timeout
-    next_report, backoff = started, FIRST_DELAY
+    next_report, backoff, freed = started, FIRST_DELAY, False
     with conn.cursor() as cursor:
         while True:
             cursor.execute(lockkey.TRY_SQL, (key,))
             got, pid = cursor.fetchone()
             if got:
                 break
+            # The holder commits before it unlocks: all waiters wake at once and see head, in
+            # parallel, instead of queueing for the lock one by one to find nothing to do.
             if _at_head(conn, project, settings):
                 return project.head
+            if freed:  # the holder let go short of head and another runner was quicker
+                stop.sleep(random.uniform(0, backoff))
+                stop.raise_if_stopped()
+                backoff = min(backoff * 2, _RACE_BACKOFF_MAX)
             now = time.monotonic()
             if now >= deadline or now >= next_report:
                 cursor.execute(lockkey.HOLDERS_SQL, lockkey.key_parts(key))
@@ -240,13 +246,6 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
                 next_report = now + _SUMMARY_EVERY
             freed = _wait_for_holder(conn, key, min(next_report, deadline) - now, stop)
             stop.raise_if_stopped()
-            # The holder commits before it unlocks: all waiters wake at once and see head, in
-            # parallel, instead of queueing for the lock one by one to find nothing to do.
-            if freed and _at_head(conn, project, settings):
-                return project.head
-            if freed:  # it did not reach head: spread out the race for the lock
-                stop.sleep(random.uniform(0, backoff))
-                backoff = min(backoff * 2, _LOCK_POLL_MAX)
         if _at_head(conn, project, settings):  # the holder we waited for did the work
             cursor.execute("select pg_advisory_unlock(%s)", (key,))
             conn.close()

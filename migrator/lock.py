@@ -73,12 +73,16 @@ def _acquire(conn: Connection, key: int, timeout: float, stop: Stop, log: Any) -
     """Wait until the lock is ours (inside PostgreSQL, not by polling); return the backend pid that took it."""
     started = time.monotonic()
     deadline = started + timeout
-    next_report, backoff = started, _BACKOFF_FIRST
+    next_report, backoff, freed = started, _BACKOFF_FIRST, False
     while True:
         got, pid = conn.exec_driver_sql(TRY_SQL, (key,)).one()
         conn.commit()
         if got:
             return int(pid)
+        if freed:  # the holder let go but another runner was quicker: spread out the race
+            if stop.event.wait(random.uniform(0, backoff)):
+                stop.raise_if_stopped()
+            backoff = min(backoff * 2, _BACKOFF_MAX)
         now = time.monotonic()
         if now >= deadline:
             raise timeout_error(key, timeout, holders(conn, key))
@@ -87,10 +91,6 @@ def _acquire(conn: Connection, key: int, timeout: float, stop: Stop, log: Any) -
             next_report = now + _REPORT_EVERY
         freed = _wait_for_holder(conn, key, min(next_report, deadline) - now)
         stop.raise_if_stopped()
-        if freed:  # the holder let go but another runner took the lock first: spread out the race
-            if stop.event.wait(random.uniform(0, backoff)):
-                stop.raise_if_stopped()
-            backoff = min(backoff * 2, _BACKOFF_MAX)
 
 
 def _wait_for_holder(conn: Connection, key: int, seconds: float) -> bool:

@@ -278,6 +278,27 @@ def test_waiter_waits_in_the_server_and_migrates_when_the_holder_lets_go(
     assert advisory_locks(server, database) == 0
 
 
+def test_waiters_race_when_the_holder_lets_go_short_of_head(server: Server, database: str, tmp_path: Path) -> None:
+    """The session they waited for unlocks without migrating: one waiter migrates, the rest exit 0 at head."""
+    write_project(tmp_path, recorded_chain(3, sleep=0.2))
+    engine = server.engine(database)
+    with engine.connect() as blocker:
+        key = lock_key("alembic_version", None)
+        blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": key})
+        url = server.url_for(database)
+        jobs = [Background(["upgrade"], url, tmp_path, tmp_path / f"log{i}") for i in range(4)]
+        for job in jobs:
+            wait_until(lambda job=job: job.logged('"lock.waiting"'), what="every runner to find the lock held")
+        blocker.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": key})
+        results = [job.result(timeout=60) for job in jobs]
+    engine.dispose()
+    assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results if r.returncode]
+    assert sorted(r.event("run.finished")["migrations_applied"] for r in results) == [0, 0, 0, 3]
+    runs = query(server, database, "select revision, count(*) from body_runs group by revision order by revision")
+    assert runs == [("r000", 1), ("r001", 1), ("r002", 1)]
+    assert advisory_locks(server, database) == 0
+
+
 def test_check_wait_for_head_returns_once_migrated(server: Server, database: str, tmp_path: Path) -> None:
     """`check --wait-for-head` polls until another process has migrated the database."""
     url = server.url_for(database)
