@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,18 +75,10 @@ def script_state(script: ScriptDirectory) -> ScriptState:
         return ScriptState(heads=tuple(script.get_heads()), known=known)
 
 
-# One static scan per ScriptDirectory (a run asks several times; 500 files cost ~15 ms a scan).
-_SCANS: weakref.WeakKeyDictionary[ScriptDirectory, tuple[scriptfiles.Graph, dict[str, Path]] | None] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _scan(script: ScriptDirectory) -> tuple[scriptfiles.Graph, dict[str, Path]] | None:
     if script.version_locations or script.recursive_version_locations or script.sourceless:
         return None
-    if script not in _SCANS:
-        _SCANS[script] = scriptfiles.scan(Path(script.dir) / "versions")
-    return _SCANS[script]
+    return scriptfiles.scan(Path(script.dir) / "versions")  # remembered while the files do not change
 
 
 def _static_graph(script: ScriptDirectory) -> scriptfiles.Graph | None:

@@ -14,10 +14,12 @@ from pathlib import Path
 
 Graph = dict[str, tuple[str, ...]]
 
-_REVISION = re.compile(r"^revision\s*(?::[^=\n]+)?=\s*(['\"])([\w\-]+)\1[ \t]*(?:#.*)?$", re.MULTILINE)
-_DOWN = re.compile(r"^down_revision\s*(?::[^=\n]+)?=[ \t]*(.*?)[ \t]*(?:#.*)?$", re.MULTILINE)
-_DEPENDS = re.compile(r"^depends_on\s*(?::[^=\n]+)?=[ \t]*(.*?)[ \t]*(?:#.*)?$", re.MULTILINE)
-_ANY_ASSIGNMENT = re.compile(r"^[ \t]+(?:revision|down_revision)\s*=", re.MULTILINE)
+# Every assignment to the names we read, at any indentation, in one pass over the file.
+_ASSIGNMENT = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<name>revision|down_revision|depends_on)[ \t]*(?::[^=\n]+)?=(?!=)[ \t]*(?P<value>.*?)"
+    r"[ \t]*(?:#.*)?$",
+    re.MULTILINE,
+)
 _ONE_ID = re.compile(r"^(['\"])([\w\-]+)\1$")
 _ID_SEQUENCE = re.compile(r"^[(\[]\s*((?:(['\"])[\w\-]+\2\s*,\s*)*(?:(['\"])[\w\-]+\3\s*,?\s*)?)[)\]]$")
 _QUOTED = re.compile(r"(['\"])([\w\-]+)\1")
@@ -27,17 +29,19 @@ _REVISION_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
 
 def parse(text: str) -> tuple[str, tuple[str, ...]] | None:
     """(revision, down revisions) of a plain revision file; None when in doubt."""
-    revisions = _REVISION.findall(text)
-    downs = _DOWN.findall(text)
-    if len(revisions) != 1 or len(downs) != 1 or _ANY_ASSIGNMENT.search(text):
+    found: dict[str, list[str]] = {"revision": [], "down_revision": [], "depends_on": []}
+    for match in _ASSIGNMENT.finditer(text):
+        if match["indent"]:  # assigned inside a block: only running the file would tell
+            return None
+        found[match["name"]].append(match["value"])
+    revisions, downs, depends = found["revision"], found["down_revision"], found["depends_on"]
+    if len(revisions) != 1 or len(downs) != 1 or depends not in ([], ["None"]):
         return None
-    depends = _DEPENDS.findall(text)
-    if depends and depends != ["None"]:
-        return None
+    revision = _ONE_ID.match(revisions[0])
     down = _down_ids(downs[0])
-    if down is None:
+    if revision is None or down is None:
         return None
-    return revisions[0][1], down
+    return revision.group(2), down
 
 
 def _down_ids(value: str) -> tuple[str, ...] | None:
@@ -69,16 +73,33 @@ def read_dir(directory: Path) -> Graph | None:
 
 
 def scan(directory: Path) -> tuple[Graph, dict[str, Path]] | None:
-    """The revision graph and each revision's file; None on any doubt."""
-    graph: Graph = {}
-    paths: dict[str, Path] = {}
+    """The revision graph and each revision's file; None on any doubt.
+
+    Remembered for the process while no file in the directory changes (names, sizes,
+    mtimes): the light path and the full path both ask, and at 500 files a scan costs
+    ~15-30 ms while checking the listing costs ~1 ms.
+    """
     try:
-        names = os.listdir(directory)
+        entries = [entry for entry in os.scandir(directory) if _REVISION_FILE.match(entry.name)]
+        signature = frozenset((entry.name, entry.stat().st_size, entry.stat().st_mtime_ns) for entry in entries)
     except OSError:
         return None
+    key = os.path.abspath(directory)
+    cached = _SCANS.get(key)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    found = _read(directory, sorted(entry.name for entry in entries))
+    _SCANS[key] = (signature, found)
+    return found
+
+
+_SCANS: dict[str, tuple[frozenset[tuple[str, int, int]], tuple[Graph, dict[str, Path]] | None]] = {}
+
+
+def _read(directory: Path, names: list[str]) -> tuple[Graph, dict[str, Path]] | None:
+    graph: Graph = {}
+    paths: dict[str, Path] = {}
     for name in names:
-        if not _REVISION_FILE.match(name):
-            continue
         try:
             text = (directory / name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -40,6 +40,7 @@ def test_plain_generated_forms_are_read(text: str, expected: tuple[str, tuple[st
         'revision = "abc"\nrevision = "def"\ndown_revision = None\n',
         'revision = "abc"\ndown_revision = None\nif True:\n    revision = "def"\n',
         'revision = "abc"\ndown_revision = None\nif True:\n\n\tdown_revision = "def"\n',
+        'revision = "abc"\ndown_revision = None\nrevision = compute()\n',
         "down_revision = None\n",
         '"""Revision ID: abc"""\n',
     ],
@@ -50,6 +51,7 @@ def test_plain_generated_forms_are_read(text: str, expected: tuple[str, tuple[st
         "assigned-twice",
         "reassigned-in-block",
         "reassigned-after-blank",
+        "reassigned-computed",
         "no-id",
         "docstring",
     ],
@@ -86,3 +88,14 @@ def test_a_duplicate_revision_id_is_a_doubt(tmp_path: Path) -> None:
     assert read_dir(tmp_path) is None
     (tmp_path / "two.py").unlink()
     assert read_dir(tmp_path) == {"a": ()}
+
+
+def test_a_rescan_sees_a_changed_file(tmp_path: Path) -> None:
+    """Scans are remembered only while the files stay as they were: an edit is read again."""
+    (tmp_path / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text('revision = "b"\ndown_revision = "a"\n')
+    assert read_dir(tmp_path) == {"a": (), "b": ("a",)}
+    (tmp_path / "b.py").write_text('revision = "b"\ndown_revision = None  # made a root\n')
+    assert read_dir(tmp_path) == {"a": (), "b": ()}
+    (tmp_path / "b.py").write_text("revision = compute()\ndown_revision = None\n")
+    assert read_dir(tmp_path) is None
