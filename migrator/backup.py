@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Mapping
@@ -63,7 +62,3 @@ def run(command: str, env: dict[str, str], stop: Stop) -> None:
             hint="nothing was changed; fix the backup or run without --backup-command",
         )
     log.info("backup.finished", duration_ms=duration_ms, output=tail)
-
-
-def inherited_environment() -> dict[str, str]:
-    return dict(os.environ)

@@ -103,7 +103,7 @@ def migrate(
             log.info("run.nothing_to_do", revision=revisions.describe(before.current))
         else:
             if settings.backup_command and action != "stamp":
-                env = backup.environment(conn.engine.url, backup.inherited_environment(), record.from_revision, target)
+                env = backup.environment(conn.engine.url, settings.backup_environment, record.from_revision, target)
                 backup.run(settings.backup_command, env, stop)
             try:
                 _run_with_retries(project, conn, settings, action, target, progress, stop, before, record)

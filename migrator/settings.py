@@ -42,6 +42,8 @@ class Settings:
     ddl_lock_timeout: float = DEFAULT_DDL_LOCK_TIMEOUT
     ddl_retries: int = DEFAULT_DDL_RETRIES
     statement_timeout: float | None = None
+    # What the backup command inherits (it runs with our environment, secrets included: never shown).
+    backup_environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: bool) -> Settings:
@@ -67,6 +69,7 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         baseline=_pick(getattr(args, "baseline", None), environ, "MIGRATOR_BASELINE"),
         report_path=_report_path(getattr(args, "report", None), environ),
         backup_command=_pick(getattr(args, "backup_command", None), environ, "MIGRATOR_BACKUP_COMMAND"),
+        backup_environment=dict(environ),
         ddl_lock_timeout=_seconds(None, environ, "MIGRATOR_DDL_LOCK_TIMEOUT", DEFAULT_DDL_LOCK_TIMEOUT),
         ddl_retries=_count(environ, "MIGRATOR_DDL_RETRIES", DEFAULT_DDL_RETRIES),
         statement_timeout=_optional_seconds(environ, "MIGRATOR_STATEMENT_TIMEOUT"),
