@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +60,24 @@ def test_failures_keep_their_exit_code_and_log_json(image: Image, env: dict[str,
     (failed,) = [e for e in json_lines(proc.stderr) if e["event"] == "run.failed"]
     assert failed["exit_code"] == code and error in failed["error"]
     assert "Secret-pw1" not in proc.stdout + proc.stderr
+
+
+def test_reports_to_the_kubernetes_termination_log(image: Image, tmp_path: Path) -> None:
+    """Where a pod has /dev/termination-log, the run's summary lands there (what `kubectl describe` shows)."""
+    termination_log = tmp_path / "termination-log"
+    termination_log.write_text("")
+    termination_log.chmod(0o666)  # the image's uid writes it, as the kubelet's file allows
+    url = "postgresql://app:Secret-pw1@127.0.0.1:1/app"
+    proc = docker(
+        "run", "--rm", "-v", f"{termination_log}:/dev/termination-log", "-e", f"DATABASE_URL={url}",
+        image.tag, "upgrade", "--wait-timeout", "0", check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    written = termination_log.read_text()
+    summary = json.loads(written)
+    assert (summary["status"], summary["exit_code"], summary["command"]) == ("failed", 3, "upgrade")
+    assert "not reachable within 0s" in summary["error"]
+    assert "Secret-pw1" not in written
 
 
 def test_build_context_holds_only_what_the_image_needs(image: Image) -> None:
