@@ -52,6 +52,9 @@ def dry_run(settings: Settings, stop: Stop, stdout: TextIO, target: str) -> None
     scripts = commands.script_state(project.script)
     with runner.connection(settings, stop) as conn:
         state = _read_only_state(conn, project)
+        accepted = runner.changed_since_applied(conn, project, settings.allow_changed)  # refused as upgrade would
+    if accepted:
+        log.warning("checksum.change_accepted", revisions=accepted)
     state = _after_baseline(project.script, state, settings.baseline, stdout)
     revisions.check_before_upgrade(state, scripts, target, project.version_table)
     steps = pending_to(project.script, state.current, target)

@@ -154,12 +154,12 @@ def _state_in_transaction(conn: Connection, project: Project) -> revisions.Datab
     return revisions.DatabaseState(True, tuple(context.get_current_heads()), ())
 
 
-def _refuse_changed(conn: Connection, project: Project, allowed: tuple[str, ...], record: RunRecord, log: Any) -> None:
-    """Applied migrations whose file changed since: refuse (5) unless the change is declared known."""
+def changed_since_applied(conn: Connection, project: Project, allowed: tuple[str, ...]) -> list[str]:
+    """Applied migrations whose file changed since: refuse (5) unless declared known; return those declared."""
     recorded = history.applied_checksums(conn, project.version_schema)
     conn.commit()
     if not recorded:
-        return
+        return []
     files = commands.revision_files(project.script)
     changed = checksums.changed(recorded, checksums.of_files(files, recorded), ())
     refused = [c for c in changed if c[0] not in allowed]
@@ -171,12 +171,17 @@ def _refuse_changed(conn: Connection, project: Project, allowed: tuple[str, ...]
             hint="never edit an applied migration: restore the file and add a new revision; if the change is "
             f"known to be harmless, pass --allow-changed {refused[0][0]} (env MIGRATOR_ALLOW_CHANGED)",
         )
-    accepted = [c for c in changed if c[0] in allowed]
+    return [rev for rev, _, _ in changed]
+
+
+def _refuse_changed(conn: Connection, project: Project, allowed: tuple[str, ...], record: RunRecord, log: Any) -> None:
+    accepted = changed_since_applied(conn, project, allowed)
     if accepted:
+        files = commands.revision_files(project.script)
         with conn.begin():
-            rows = [_row(rev, "accepted", files, None, None, True) for rev, _, _ in accepted]
+            rows = [_row(rev, "accepted", files, None, None, True) for rev in accepted]
             history.record(conn, project.version_schema, record.run_id, rows)
-        log.warning("checksum.change_accepted", revisions=[rev for rev, _, _ in accepted])
+        log.warning("checksum.change_accepted", revisions=accepted)
 
 
 def _row(

@@ -65,6 +65,13 @@ def test_edited_applied_migration_is_refused_unless_allowed(server: Server, data
     assert "r000" in failed["error"] and "changed since" in failed["error"]
     assert "--allow-changed r000" in failed["hint"]
     assert query(server, database, "select version_num from alembic_version") == [("r000",)]
+    dry = run(["upgrade", "--dry-run"], url, cwd=tmp_path)
+    assert (dry.returncode, dry.stdout) == (5, "")  # a dry run refuses what the real run would
+    assert "changed since" in dry.event("run.failed")["error"]
+    dry_allowed = run(["upgrade", "--dry-run", "--allow-changed", "r000"], url, cwd=tmp_path)
+    assert dry_allowed.returncode == 0, dry_allowed.stderr
+    assert dry_allowed.stdout.startswith("-- pending: r001")
+    assert dry_allowed.event("checksum.change_accepted")["revisions"] == ["r000"]
     pending = run(["check"], url, cwd=tmp_path, MIGRATOR_FAST_PATH="0")
     assert pending.returncode == 6  # check is read-only and does not refuse
     allowed = run(["upgrade", "--allow-changed", "r000"], url, cwd=tmp_path)
