@@ -230,14 +230,15 @@ def test_signal_cancels_rolls_back_and_exits(
     assert table_names(server, database) == set()
 
 
-def test_lock_held_elsewhere_times_out_with_exit_4(server: Server, database: str) -> None:
+@pytest.mark.parametrize("fast_path", ["1", "0"], ids=["light-path", "full-path"])
+def test_lock_held_elsewhere_times_out_with_exit_4(server: Server, database: str, fast_path: str) -> None:
     """Another session holds the lock: the runner names the holder and gives up with 4."""
     engine = server.engine(database)
     with engine.connect() as blocker:
         blocker.exec_driver_sql("set application_name = 'blocker'")
         blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": lock_key("alembic_version", None)})
         pid = blocker.exec_driver_sql("select pg_backend_pid()").scalar_one()
-        result = run(["upgrade", "--lock-timeout", "1"], server.url_for(database))
+        result = run(["upgrade", "--lock-timeout", "1"], server.url_for(database), MIGRATOR_FAST_PATH=fast_path)
     engine.dispose()
     assert result.returncode == 4
     waiting = result.event("lock.waiting")
@@ -278,7 +279,10 @@ def test_waiter_waits_in_the_server_and_migrates_when_the_holder_lets_go(
     assert advisory_locks(server, database) == 0
 
 
-def test_waiters_race_when_the_holder_lets_go_short_of_head(server: Server, database: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fast_path", ["1", "0"], ids=["light-path", "full-path"])
+def test_waiters_race_when_the_holder_lets_go_short_of_head(
+    server: Server, database: str, tmp_path: Path, fast_path: str
+) -> None:
     """The session they waited for unlocks without migrating: one waiter migrates, the rest exit 0 at head."""
     write_project(tmp_path, recorded_chain(3, sleep=0.2))
     engine = server.engine(database)
@@ -286,7 +290,9 @@ def test_waiters_race_when_the_holder_lets_go_short_of_head(server: Server, data
         key = lock_key("alembic_version", None)
         blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": key})
         url = server.url_for(database)
-        jobs = [Background(["upgrade"], url, tmp_path, tmp_path / f"log{i}") for i in range(4)]
+        jobs = [
+            Background(["upgrade"], url, tmp_path, tmp_path / f"log{i}", MIGRATOR_FAST_PATH=fast_path) for i in range(4)
+        ]
         for job in jobs:
             wait_until(lambda job=job: job.logged('"lock.waiting"'), what="every runner to find the lock held")
         blocker.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": key})
@@ -317,13 +323,17 @@ def test_check_wait_for_head_gives_up_with_6(server: Server, database: str) -> N
     assert len(result.stdout.splitlines()) == 2
 
 
-def test_signal_while_waiting_for_the_lock_exits_at_once(server: Server, database: str, tmp_path: Path) -> None:
-    """SIGTERM while another session holds the lock: exit 143 without waiting out the lock timeout."""
+@pytest.mark.parametrize("fast_path", ["1", "0"], ids=["light-path", "full-path"])
+def test_signal_while_waiting_for_the_lock_exits_at_once(
+    server: Server, database: str, tmp_path: Path, fast_path: str
+) -> None:
+    """SIGTERM while blocked on the lock inside PostgreSQL: the wait is cancelled, exit 143 at once."""
     engine = server.engine(database)
     with engine.connect() as blocker:
         blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": lock_key("alembic_version", None)})
-        job = Background(["upgrade"], server.url_for(database), Path(__file__).parents[2], tmp_path / "log")
-        wait_until(lambda: job.logged('"lock.waiting"'), what="the runner to wait for the lock")
+        url = server.url_for(database)
+        job = Background(["upgrade"], url, Path(__file__).parents[2], tmp_path / "log", MIGRATOR_FAST_PATH=fast_path)
+        wait_until(lambda: _waiting_in_server(server, database), what="the runner to block on the advisory lock")
         job.proc.send_signal(signal.SIGTERM)
         result = job.result(timeout=30)
     engine.dispose()
