@@ -7,15 +7,16 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from migrator import __version__, report
-from migrator import settings as settings_mod
-from migrator.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
-from migrator.redact import Redactor, password_of
-from migrator.report import RunRecord
+from migrator import __version__
+from migrator.core import report
+from migrator.core import settings as settings_mod
+from migrator.core.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
+from migrator.core.redact import Redactor, password_of
+from migrator.core.report import RunRecord
 
 if TYPE_CHECKING:
-    from migrator.fastpath import Handoff
-    from migrator.signals import Stop
+    from migrator.core.fastpath import Handoff
+    from migrator.core.signals import Stop
 
 _EPILOG = (
     "exit codes:\n"
@@ -163,18 +164,18 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         _configure_logs("console" if sys.stderr.isatty() else "json", "info", redact)
         return _failed(exc)
     redact.add(password_of(settings.database_url))
-    from migrator import fastlog
-    from migrator.signals import Stop, install
+    from migrator.core import events
+    from migrator.core.signals import Stop, install
 
     record = RunRecord(args.command)
     stop = Stop()
-    install(stop, lambda code: fastlog.emit(settings.log_format, "run.signal", level="warning", exit_code=int(code)))
+    install(stop, lambda code: events.emit(settings.log_format, "run.signal", level="warning", exit_code=int(code)))
     error: str | None = None
     try:
         handoff = _fast_path(args, settings, stdout, record, stop)
         if handoff is not None:
             _configure_logs(settings.log_format, settings.log_level, redact)
-            from migrator import logs
+            from migrator.engine import logs
 
             logs.bind(run_id=record.run_id)
             _dispatch(args, settings, stop, stdout, record, handoff)
@@ -184,7 +185,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         code, error = _failed(exc), exc.message
     except Exception as exc:  # noqa: BLE001  (any crash still gets a logged, redacted exit code)
         _configure_logs(settings.log_format, settings.log_level, redact)
-        from migrator import logs
+        from migrator.engine import logs
 
         logs.get().exception("run.crashed", exit_code=int(ExitCode.MIGRATION_FAILED))
         code, error = int(ExitCode.MIGRATION_FAILED), f"{type(exc).__name__}: {exc}"
@@ -217,7 +218,7 @@ def _fast_path(
 ) -> Handoff | None:
     """`upgrade` (to head) and `check` first take the light path (fastpath.py): None when it
     finished the job (at head), else what it hands over to the full path."""
-    from migrator.fastpath import Handoff
+    from migrator.core.fastpath import Handoff
 
     wants_head = args.command == "check" or (
         args.command == "upgrade" and args.revision in ("head", "heads") and not args.dry_run
@@ -226,7 +227,7 @@ def _fast_path(
         return Handoff()
     import time
 
-    from migrator import fastlog, fastpath
+    from migrator.core import events, fastpath
 
     started = time.monotonic()
     decided = fastpath.decide(settings, stop, args.command)
@@ -235,12 +236,12 @@ def _fast_path(
     head = decided
     if args.command == "check":
         stdout.write(f"at head: {head}\n")
-        fastlog.emit(settings.log_format, "check.at_head", command="check", revision=head, fast_path=True)
+        events.emit(settings.log_format, "check.at_head", command="check", revision=head, fast_path=True)
         return None
     record.from_revision = record.to_revision = head
     fields = {"command": "upgrade", "target": args.revision, "fast_path": True, "run_id": record.run_id}
-    fastlog.emit(settings.log_format, "run.nothing_to_do", revision=head, **fields)
-    fastlog.emit(
+    events.emit(settings.log_format, "run.nothing_to_do", revision=head, **fields)
+    events.emit(
         settings.log_format,
         "run.finished",
         from_revision=head,
@@ -254,7 +255,7 @@ def _fast_path(
 
 
 def _configure_logs(fmt: str, level: str, redact: Redactor) -> None:
-    from migrator import logs
+    from migrator.engine import logs
 
     logs.configure(fmt, level, redact)
 
@@ -273,25 +274,25 @@ def _dispatch(
     record: RunRecord,
     handoff: Handoff,
 ) -> None:
-    from migrator import runner  # imported late: --help and usage errors stay fast
+    from migrator.engine import migrate as runner  # imported late: --help and usage errors stay fast
 
     command = args.command
     if command == "upgrade" and args.dry_run:
-        from migrator import review
+        from migrator.tools import review
 
         review.dry_run(settings, stop, stdout, args.revision)
     elif command in ("upgrade", "downgrade", "stamp"):
         runner.migrate(settings, command, args.revision, stop, stdout, record, handoff)
     elif command == "sql":
-        from migrator import review
+        from migrator.tools import review
 
         review.sql(settings, stdout, args.range)
     elif command == "lint":
-        from migrator import lint
+        from migrator.tools import lint
 
         lint.run(settings, stop, stdout, args.revisions, args.all)
     elif command == "verify":
-        from migrator import verify
+        from migrator.tools import verify
 
         verify.run(settings, stop, stdout)
     elif command == "check":
@@ -306,7 +307,7 @@ def _dispatch(
 
 
 def _failed(exc: MigratorError) -> int:
-    from migrator import logs
+    from migrator.engine import logs
 
     log = logs.get()
     fields: dict[str, Any] = {"error": exc.message, "exit_code": int(exc.exit_code)}

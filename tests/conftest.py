@@ -21,7 +21,7 @@ import pytest
 import structlog
 
 from devtools.embedded_pg import EmbeddedPostgres
-from migrator.redact import password_of
+from migrator.core.redact import password_of
 from tests.support.servers import Server, provide
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.errors import EXIT_CODE_HELP
+from migrator.core.errors import EXIT_CODE_HELP
 from tests.deploy.conftest import REPO, Image, docker, head_revisions, json_lines
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]

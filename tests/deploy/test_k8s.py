@@ -17,9 +17,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from migrator.errors import ExitCode
-from migrator.settings import DEFAULT_LOCK_TIMEOUT, DEFAULT_WAIT_TIMEOUT
-from migrator.signals import GRACE_SECONDS
+from migrator.core.errors import ExitCode
+from migrator.core.settings import DEFAULT_LOCK_TIMEOUT, DEFAULT_WAIT_TIMEOUT
+from migrator.core.signals import GRACE_SECONDS
 from tests.deploy.conftest import REPO
 
 K8S = REPO / "k8s"

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from devtools.embedded_pg import EmbeddedPostgres, free_port
-from migrator.lock import lock_key
+from migrator.engine.lock import lock_key
 from tests.conftest import MIGRATOR, Result, assert_no_secret, clean_env, parse_events, run, wait_until
 from tests.support.dbutil import advisory_locks, query
 from tests.support.projects import Revision, recorded_chain, write_project

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from migrator.cli import build_parser, main
-from migrator.errors import EXIT_CODE_HELP
+from migrator.core.errors import EXIT_CODE_HELP
 
 SUBCOMMANDS = ["upgrade", "downgrade", "stamp", "current", "history", "heads", "create", "check", "wait"]
 

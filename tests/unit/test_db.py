@@ -6,8 +6,8 @@ import psycopg2
 import pytest
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from migrator.db import error_text, is_retryable, normalise_url
-from migrator.errors import ConfigError, ExitCode
+from migrator.core.errors import ConfigError, ExitCode
+from migrator.engine.db import error_text, is_retryable, normalise_url
 
 
 def connection_error(message: str) -> OperationalError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.errors import (
+from migrator.core.errors import (
     EXIT_CODE_HELP,
     ConfigError,
     DatabaseUnavailable,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator import lintconfig, squawk
-from migrator.errors import ConfigError, ExitCode
-from migrator.lint import Finding, format_finding
+from migrator.core.errors import ConfigError, ExitCode
+from migrator.tools import lintconfig, squawk
+from migrator.tools.lint import Finding, format_finding
 from tests.conftest import REPO
 
 ADDING_REQUIRED_FIELD = {

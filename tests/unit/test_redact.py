@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.redact import MASK, Redactor, mask_url, password_of, secret_forms
+from migrator.core.redact import MASK, Redactor, mask_url, password_of, secret_forms
 
 
 @pytest.mark.parametrize(

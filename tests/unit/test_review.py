@@ -8,9 +8,9 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from migrator import sqltext
-from migrator.errors import ConfigError, ExitCode, RevisionStateError
-from migrator.review import direction, parse_range, pending_to
+from migrator.core.errors import ConfigError, ExitCode, RevisionStateError
+from migrator.tools import sqltext
+from migrator.tools.review import direction, parse_range, pending_to
 from tests.support.projects import Revision, write_project
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.errors import ExitCode, RevisionStateError
-from migrator.revisions import (
+from migrator.core.errors import ExitCode, RevisionStateError
+from migrator.core.revisions import (
     DatabaseState,
     ScriptState,
     is_at_head,

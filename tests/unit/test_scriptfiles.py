@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.scriptfiles import heads, parse, read_dir
+from migrator.core.scriptfiles import heads, parse, read_dir
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from migrator.errors import ConfigError, ExitCode
-from migrator.settings import Settings, build
+from migrator.core.errors import ConfigError, ExitCode
+from migrator.core.settings import Settings, build
 
 FILE_URL = "postgresql://file:pw@file-host/db"
 ENV_URL = "postgresql://env:pw@env-host/db"

@@ -10,8 +10,8 @@ import pytest
 import tenacity
 from sqlalchemy.exc import OperationalError
 
-from migrator import wait
-from migrator.signals import Stop
+from migrator.core.signals import Stop
+from migrator.engine import wait
 
 # wait.policy passes the deprecated `initial=` to wait_exponential_jitter (tenacity >= 9.2 warns);
 # the behaviour is still tested here, and the deprecation is recorded by the xfail test at the end.

@@ -12,7 +12,8 @@ from sqlalchemy import column, insert, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 
-from migrator import __version__, checksums
+from migrator import __version__
+from migrator.core import checksums
 
 TABLE = checksums.HISTORY_TABLE
 

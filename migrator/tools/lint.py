@@ -16,11 +16,12 @@ from typing import Any, TextIO
 
 from alembic.script import Script, ScriptDirectory
 
-from migrator import commands, lintconfig, logs, review, runner, sqltext, squawk
-from migrator.errors import ConfigError, LintFailed, RevisionStateError
-from migrator.revisions import refuse_unknown
-from migrator.settings import Settings
-from migrator.signals import Stop
+from migrator.core.errors import ConfigError, LintFailed, RevisionStateError
+from migrator.core.revisions import refuse_unknown
+from migrator.core.settings import Settings
+from migrator.core.signals import Stop
+from migrator.engine import alembic_ops, logs, migrate
+from migrator.tools import lintconfig, review, sqltext, squawk
 
 EXCEPTION_HINT = (
     "make the migration safe, or turn the rule off: for every revision in pyproject.toml "
@@ -89,7 +90,7 @@ def summary(targets: list[Script], findings: list[Finding], chosen: bool) -> str
     return f"lint: {len(findings)} finding(s) in {failed} of {len(targets)} revision(s) checked: {names}"
 
 
-def _config(project: runner.Project) -> lintconfig.LintConfig:
+def _config(project: migrate.Project) -> lintconfig.LintConfig:
     """pyproject.toml next to alembic.ini, and alembic.ini's own [migrator] lint_exclude."""
     ini = project.cfg.file_config
     option = (
@@ -101,7 +102,7 @@ def _config(project: runner.Project) -> lintconfig.LintConfig:
     return lintconfig.load(directory, option)
 
 
-def _targets(settings: Settings, stop: Stop, project: runner.Project, chosen: list[str], all_: bool) -> list[Script]:
+def _targets(settings: Settings, stop: Stop, project: migrate.Project, chosen: list[str], all_: bool) -> list[Script]:
     """The revisions to lint, oldest first: all, the ones named, or those the database has not applied."""
     script = project.script
     with review.translated_errors("lint"):
@@ -124,21 +125,21 @@ def _named(script: ScriptDirectory, chosen: list[str]) -> list[Script]:
     return list(found.values())
 
 
-def _unapplied(settings: Settings, stop: Stop, project: runner.Project) -> list[tuple[str, str]]:
+def _unapplied(settings: Settings, stop: Stop, project: migrate.Project) -> list[tuple[str, str]]:
     if settings.database_url is None:
         raise ConfigError(
             "`migrator lint` without revision ids lints the revisions the database has not applied: "
             "that needs the database URL",
             hint="set --database-url, DATABASE_URL or DATABASE_URL_FILE; or lint every revision with --all",
         )
-    with runner.connection(settings, stop) as conn:
-        state = commands.database_state(conn, project.version_table, project.version_schema)
-    refuse_unknown(state, commands.script_state(project.script))
-    return commands.pending(project.script, state)
+    with migrate.connection(settings, stop) as conn:
+        state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
+    refuse_unknown(state, alembic_ops.script_state(project.script))
+    return alembic_ops.pending(project.script, state)
 
 
 def _lint_one(
-    project: runner.Project, script: Script, binary: str, config: lintconfig.LintConfig, log: Any
+    project: migrate.Project, script: Script, binary: str, config: lintconfig.LintConfig, log: Any
 ) -> list[Finding]:
     started = time.monotonic()
     sql = _rendered(project, script)
@@ -170,7 +171,7 @@ def _lint_one(
     return found
 
 
-def _rendered(project: runner.Project, script: Script) -> str:
+def _rendered(project: migrate.Project, script: Script) -> str:
     """The revision's own upgrade SQL: rendered from its (first) parent, other revisions' steps dropped."""
     down = script.down_revision
     start = "base" if not down else down if isinstance(down, str) else down[0]

@@ -16,11 +16,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from migrator import checksums, commands, db, history, logs, revisions
-from migrator.errors import ModelDrift, RevisionStateError
-from migrator.runner import Project, connection
-from migrator.settings import Settings
-from migrator.signals import Stop
+from migrator.core import checksums, revisions
+from migrator.core.errors import ModelDrift, RevisionStateError
+from migrator.core.settings import Settings
+from migrator.core.signals import Stop
+from migrator.engine import alembic_ops, db, history, logs
+from migrator.engine.migrate import Project, connection
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,11 @@ class Result:
 def run(settings: Settings, stop: Stop, stdout: TextIO) -> None:
     """Print PASS/FAIL per check; raise RevisionStateError (5) or ModelDrift (7) if any failed."""
     project = Project.load(settings, stdout)
-    scripts = commands.script_state(project.script)
+    scripts = alembic_ops.script_state(project.script)
     results = [Result("one head", len(scripts.heads) == 1, revisions.describe(scripts.heads))]
     with connection(settings, stop) as conn:
         results.insert(0, Result("database reachable", True, db.display(conn.engine.url)))
-        state = commands.database_state(conn, project.version_table, project.version_schema)
+        state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
         unknown = revisions.unknown(state, scripts)
         results.append(
             Result(
@@ -55,7 +56,7 @@ def run(settings: Settings, stop: Stop, stdout: TextIO) -> None:
 
 def _checksums(conn: Connection, project: Project, allowed: tuple[str, ...]) -> Result:
     recorded = history.applied_checksums(conn, project.version_schema)
-    files = commands.revision_files(project.script)
+    files = alembic_ops.revision_files(project.script)
     changed = checksums.changed(recorded, checksums.of_files(files, recorded), allowed)
     if changed:
         return Result(
@@ -74,8 +75,8 @@ def _models(
     try:
         with _scratch_database(conn.engine) as scratch, scratch.connect() as target:
             with target.begin():
-                commands.attach(project.cfg, target, None, per_migration=False)
-                commands.upgrade(project.cfg, "heads")
+                alembic_ops.attach(project.cfg, target, None, per_migration=False)
+                alembic_ops.upgrade(project.cfg, "heads")
             return _compare(project, target, name, "a scratch database")
     except DBAPIError as exc:
         if state.has_version_table and revisions.is_at_head(state, scripts):
@@ -90,7 +91,7 @@ def _models(
 
 
 def _compare(project: Project, conn: Connection, name: str, where: str) -> Result:
-    commands.attach(project.cfg, conn, None, per_migration=False)
+    alembic_ops.attach(project.cfg, conn, None, per_migration=False)
     stdout, project.cfg.stdout = project.cfg.stdout, io.StringIO()  # Alembic's own "No new operations" line
     try:
         command.check(project.cfg)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrator.errors import ConfigError
+from migrator.core.errors import ConfigError
 
 PYPROJECT = "pyproject.toml"
 INI_SECTION = "migrator"

@@ -16,15 +16,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator import backup, checksums, commands, db, ddl, history, logs, revisions
-from migrator.errors import MigrationFailed, NotAtHead, RevisionStateError
-from migrator.fastpath import Handoff
-from migrator.lock import advisory_lock, lock_key
-from migrator.progress import Progress
-from migrator.report import RunRecord
-from migrator.settings import Settings
-from migrator.signals import Stop
-from migrator.wait import wait_for_database
+from migrator.core import checksums, revisions
+from migrator.core.errors import MigrationFailed, NotAtHead, RevisionStateError
+from migrator.core.fastpath import Handoff
+from migrator.core.report import RunRecord
+from migrator.core.settings import Settings
+from migrator.core.signals import Stop
+from migrator.engine import alembic_ops, backup, db, ddl, history, logs
+from migrator.engine.lock import advisory_lock, lock_key
+from migrator.engine.progress import Progress
+from migrator.engine.wait import wait_for_database
 
 
 @dataclass
@@ -39,9 +40,9 @@ class Project:
     @classmethod
     def load(cls, settings: Settings, stdout: TextIO, with_url: bool = True) -> Project:
         url = db.normalise_url(settings.database_url) if with_url else None
-        cfg = commands.make_config(settings.config_path, url, stdout)
-        table, schema = commands.version_table(cfg)
-        return cls(cfg, commands.load_script(cfg), table, schema)
+        cfg = alembic_ops.make_config(settings.config_path, url, stdout)
+        table, schema = alembic_ops.version_table(cfg)
+        return cls(cfg, alembic_ops.load_script(cfg), table, schema)
 
 
 @contextmanager
@@ -81,7 +82,7 @@ def migrate(
     log = logs.get().bind(command=action, target=target)
     started = time.monotonic()
     project = Project.load(settings, stdout)
-    scripts = commands.script_state(project.script)
+    scripts = alembic_ops.script_state(project.script)
     key = (
         settings.lock_key if settings.lock_key is not None else lock_key(project.version_table, project.version_schema)
     )
@@ -115,7 +116,7 @@ def migrate(
 
 
 def _state(conn: Connection, project: Project) -> revisions.DatabaseState:
-    return commands.database_state(conn, project.version_table, project.version_schema)
+    return alembic_ops.database_state(conn, project.version_table, project.version_schema)
 
 
 def _state_after(conn: Connection, project: Project, before: revisions.DatabaseState) -> revisions.DatabaseState:
@@ -132,12 +133,12 @@ def _baseline(
     """An existing database built without migrations: stamp it at ``revision``, then go on."""
     if before.has_version_table or not before.other_tables:
         return before
-    with commands.translated_revision_errors(), conn.begin():
-        commands.attach(project.cfg, conn, None, per_migration=False)
-        commands.stamp(project.cfg, revision)
+    with alembic_ops.translated_revision_errors(), conn.begin():
+        alembic_ops.attach(project.cfg, conn, None, per_migration=False)
+        alembic_ops.stamp(project.cfg, revision)
         after = _state_in_transaction(conn, project)
         history.ensure(conn, project.version_schema)
-        files = commands.revision_files(project.script)
+        files = alembic_ops.revision_files(project.script)
         rows = [_row(rev, "baseline", files, None, None, True) for rev in after.current]
         history.record(conn, project.version_schema, record.run_id, rows)
     log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
@@ -160,7 +161,7 @@ def changed_since_applied(conn: Connection, project: Project, allowed: tuple[str
     conn.commit()
     if not recorded:
         return []
-    files = commands.revision_files(project.script)
+    files = alembic_ops.revision_files(project.script)
     changed = checksums.changed(recorded, checksums.of_files(files, recorded), ())
     refused = [c for c in changed if c[0] not in allowed]
     if refused:
@@ -177,7 +178,7 @@ def changed_since_applied(conn: Connection, project: Project, allowed: tuple[str
 def _refuse_changed(conn: Connection, project: Project, allowed: tuple[str, ...], record: RunRecord, log: Any) -> None:
     accepted = changed_since_applied(conn, project, allowed)
     if accepted:
-        files = commands.revision_files(project.script)
+        files = alembic_ops.revision_files(project.script)
         with conn.begin():
             rows = [_row(rev, "accepted", files, None, None, True) for rev in accepted]
             history.record(conn, project.version_schema, record.run_id, rows)
@@ -274,7 +275,7 @@ def _record_failure(
     with conn.begin():
         history.ensure(conn, project.version_schema)
         duration = round((datetime.now(UTC) - started_at).total_seconds() * 1000)
-        row = _row(revision, direction, commands.revision_files(project.script), started_at, duration, False)
+        row = _row(revision, direction, alembic_ops.revision_files(project.script), started_at, duration, False)
         history.record(conn, project.version_schema, record.run_id, [row])
 
 
@@ -289,12 +290,12 @@ def _run(
     before: revisions.DatabaseState,
     record: RunRecord,
 ) -> None:
-    run = {"upgrade": commands.upgrade, "downgrade": commands.downgrade, "stamp": commands.stamp}[action]
-    commands.attach(project.cfg, conn, progress, per_migration)
+    run = {"upgrade": alembic_ops.upgrade, "downgrade": alembic_ops.downgrade, "stamp": alembic_ops.stamp}[action]
+    alembic_ops.attach(project.cfg, conn, progress, per_migration)
     at = revisions.describe(before.current)
     where = f"{at} or the last migration that completed (see `migrator current`)" if per_migration else at
     kept = len(progress.applied)
-    with commands.translated_migration_errors(stop, where):
+    with alembic_ops.translated_migration_errors(stop, where):
         if per_migration:
             run(project.cfg, target)
             progress.finish()
@@ -318,13 +319,13 @@ def _record_success(
     record: RunRecord,
 ) -> None:
     """History rows in the migration's own transaction (created with it when missing)."""
-    files = commands.revision_files(project.script)
+    files = alembic_ops.revision_files(project.script)
     rows: list[history.Row] = []
     if history.ensure(conn, project.version_schema) and before.current:
         # Applied before migrator kept history: recorded without checksum, never refused.
         rows += [
             history.Row(rev, "preexisting", None, None, None, True)
-            for rev in commands.ancestors(project.script, before.current)
+            for rev in alembic_ops.ancestors(project.script, before.current)
         ]
     if action == "stamp":
         rows += [_row(rev, "stamp", files, None, None, True) for rev in _state_in_transaction(conn, project).current]
@@ -347,18 +348,18 @@ def check(settings: Settings, stop: Stop, stdout: TextIO, wait_for_head: float |
     """Raise NotAtHead unless the database is at head; list what is pending on stdout."""
     log = logs.get().bind(command="check")
     project = Project.load(settings, stdout)
-    scripts = commands.script_state(project.script)
+    scripts = alembic_ops.script_state(project.script)
     deadline = time.monotonic() + (wait_for_head or 0.0)
     with connection(settings, stop) as conn:
         announced = False
         while True:
-            state = commands.database_state(conn, project.version_table, project.version_schema)
+            state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
             revisions.refuse_unknown(state, scripts)
             if revisions.is_at_head(state, scripts) and (state.has_version_table or not scripts.heads):
                 stdout.write(f"at head: {revisions.describe(state.current)}\n")
                 log.info("check.at_head", revision=revisions.describe(state.current))
                 return
-            todo = commands.pending(project.script, state)
+            todo = alembic_ops.pending(project.script, state)
             if time.monotonic() >= deadline:
                 for revision, message in todo:
                     stdout.write(f"pending: {revision} {message}\n")
@@ -379,26 +380,26 @@ def read_only(settings: Settings, stop: Stop, stdout: TextIO, action: str, **opt
     needs_db = action in ("current", "create") and not (action == "create" and options.get("empty"))
     needs_db = needs_db or bool(options.get("applied"))
     project = Project.load(settings, stdout, with_url=needs_db or settings.database_url is not None)
-    with commands.translated_revision_errors():
+    with alembic_ops.translated_revision_errors():
         if action == "history" and options.get("applied"):
             with connection(settings, stop) as conn:
                 history.print_applied(conn, project.version_schema, stdout)
                 conn.rollback()
         elif action == "heads":
-            commands.heads(project.cfg, options.get("verbose", False))
+            alembic_ops.heads(project.cfg, options.get("verbose", False))
         elif action == "history" and settings.database_url is None:
-            commands.history(project.cfg, options.get("rev_range"), options.get("verbose", False))
+            alembic_ops.history(project.cfg, options.get("rev_range"), options.get("verbose", False))
         elif action == "create" and options.get("empty"):
-            _created(commands.create(project.cfg, options["message"], autogenerate=False))
+            _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
             with connection(settings, stop) as conn:
-                commands.attach(project.cfg, conn, None, per_migration=False)
+                alembic_ops.attach(project.cfg, conn, None, per_migration=False)
                 if action == "current":
-                    commands.current(project.cfg, options.get("verbose", False))
+                    alembic_ops.current(project.cfg, options.get("verbose", False))
                 elif action == "history":
-                    commands.history(project.cfg, options.get("rev_range"), options.get("verbose", False))
+                    alembic_ops.history(project.cfg, options.get("rev_range"), options.get("verbose", False))
                 else:
-                    _created(commands.create(project.cfg, options["message"], autogenerate=True))
+                    _created(alembic_ops.create(project.cfg, options["message"], autogenerate=True))
                 conn.rollback()
 
 

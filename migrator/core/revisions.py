@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migrator.errors import RevisionStateError
+from migrator.core.errors import RevisionStateError
 
 
 @dataclass(frozen=True)

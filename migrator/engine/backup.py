@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.engine import URL
 
-from migrator import logs
-from migrator.errors import MigrationFailed
-from migrator.signals import Stop, unblocked_child_signals
+from migrator.core.errors import MigrationFailed
+from migrator.core.signals import Stop, unblocked_child_signals
+from migrator.engine import logs
 
 _OUTPUT_TAIL = 2000
 

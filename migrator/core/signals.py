@@ -17,7 +17,7 @@ import signal
 import threading
 from collections.abc import Callable
 
-from migrator.errors import ExitCode, Interrupted
+from migrator.core.errors import ExitCode, Interrupted
 
 GRACE_SECONDS = 10.0
 _CANCEL_EVERY = 1.0

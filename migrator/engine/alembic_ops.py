@@ -16,12 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator import scriptfiles
-from migrator.db import error_text
-from migrator.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
-from migrator.progress import Progress
-from migrator.revisions import DatabaseState, ScriptState
-from migrator.signals import Stop
+from migrator.core import scriptfiles
+from migrator.core.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
+from migrator.core.revisions import DatabaseState, ScriptState
+from migrator.core.signals import Stop
+from migrator.engine.db import error_text
+from migrator.engine.progress import Progress
 
 DEFAULT_VERSION_TABLE = "alembic_version"
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.db import make_engine
+from migrator.engine.db import make_engine
 
 LOCK_NOT_AVAILABLE = "55P03"
 

@@ -10,9 +10,9 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from migrator import pgerrors
-from migrator.errors import ConfigError
-from migrator.redact import mask_url, password_of
+from migrator.core import pgerrors
+from migrator.core.errors import ConfigError
+from migrator.core.redact import mask_url, password_of
 
 APPLICATION_NAME = "migrator"
 CLIENT_CHECK_INTERVAL_MS = 1000

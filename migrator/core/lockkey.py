@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.errors import LockTimeout
+from migrator.core.errors import LockTimeout
 
 
 def lock_key(version_table: str, schema: str | None) -> int:

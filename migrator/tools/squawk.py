@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrator.errors import ConfigError
-from migrator.signals import unblocked_child_signals
+from migrator.core.errors import ConfigError
+from migrator.core.signals import unblocked_child_signals
 
 TIMEOUT_SECONDS = 60.0
 INSTALL_HINT = "pip install squawk-cli (or install migrator with its lint extra: pip install 'migrator[lint]')"

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrator import checksums, fastlog, lockkey, pgerrors, scriptfiles
-from migrator.errors import DatabaseUnavailable
-from migrator.redact import Redactor, mask_url, password_of
-from migrator.settings import Settings
-from migrator.signals import Stop
+from migrator.core import checksums, events, lockkey, pgerrors, scriptfiles
+from migrator.core.errors import DatabaseUnavailable
+from migrator.core.redact import Redactor, mask_url, password_of
+from migrator.core.settings import Settings
+from migrator.core.signals import Stop
 
 _DEFAULT_VERSION_TABLE = "alembic_version"
 # Options whose effect on where revisions live we do not replicate: full path.
@@ -175,7 +175,7 @@ def _connect(settings: Settings, stop: Stop) -> Any:
                     hint="check that the server is up and reachable, or raise --wait-timeout",
                 ) from None
             if now >= next_summary:
-                fastlog.emit(
+                events.emit(
                     settings.log_format, "db.waiting", attempt=attempts, waited_s=round(now - started, 1), error=message
                 )
                 next_summary = now + _SUMMARY_EVERY
@@ -185,7 +185,7 @@ def _connect(settings: Settings, stop: Stop) -> Any:
             continue
         conn.autocommit = True
         waited_ms = round((time.monotonic() - started) * 1000)
-        fastlog.emit(settings.log_format, "db.ready", attempts=attempts, waited_ms=waited_ms)
+        events.emit(settings.log_format, "db.ready", attempts=attempts, waited_ms=waited_ms)
         return conn
 
 
@@ -240,7 +240,7 @@ def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | 
                 if now >= deadline:
                     raise lockkey.timeout_error(key, settings.lock_timeout, found)
                 fields = lockkey.waiting_fields(found)
-                fastlog.emit(
+                events.emit(
                     settings.log_format, "lock.waiting", lock_key=key, waited_s=round(now - started, 1), **fields
                 )
                 next_report = now + _SUMMARY_EVERY

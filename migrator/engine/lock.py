@@ -12,9 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator import logs
-from migrator.errors import LockNotHeld
-from migrator.lockkey import (
+from migrator.core.errors import LockNotHeld
+from migrator.core.lockkey import (
     HOLDERS_SQL,
     TRY_SQL,
     WAIT_ENDED_CODES,
@@ -28,7 +27,8 @@ from migrator.lockkey import (
     wait_slice,
     waiting_fields,
 )
-from migrator.signals import Stop
+from migrator.core.signals import Stop
+from migrator.engine import logs
 
 __all__ = ["advisory_lock", "holders", "is_lock_ours", "key_parts", "lock_key"]
 

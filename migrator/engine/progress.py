@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from migrator import logs
-from migrator.signals import Stop
+from migrator.core.signals import Stop
+from migrator.engine import logs
 
 _ALEMBIC_STEP_LOGGER = "alembic.runtime.migration"
 

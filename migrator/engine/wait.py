@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 import tenacity
 from sqlalchemy.exc import DBAPIError
 
-from migrator import logs
-from migrator.db import error_text, is_retryable
-from migrator.errors import DatabaseUnavailable
-from migrator.signals import Stop
+from migrator.core.errors import DatabaseUnavailable
+from migrator.core.signals import Stop
+from migrator.engine import logs
+from migrator.engine.db import error_text, is_retryable
 
 T = TypeVar("T")
 

@@ -17,10 +17,11 @@ from alembic.script.revision import RangeNotAncestorError, RevisionError
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
-from migrator import commands, logs, revisions, runner
-from migrator.errors import ConfigError, MigrationFailed, MigratorError, RevisionStateError
-from migrator.settings import Settings
-from migrator.signals import Stop
+from migrator.core import revisions
+from migrator.core.errors import ConfigError, MigrationFailed, MigratorError, RevisionStateError
+from migrator.core.settings import Settings
+from migrator.core.signals import Stop
+from migrator.engine import alembic_ops, logs, migrate
 
 # Offline rendering needs only a dialect: no host, no credentials.
 PLACEHOLDER_URL = "postgresql+psycopg2://"
@@ -49,10 +50,10 @@ def dry_run(settings: Settings, stop: Stop, stdout: TextIO, target: str) -> None
     """Print what `upgrade TARGET` would run from the database's current revision; change nothing."""
     log = logs.get().bind(command="upgrade", target=target, dry_run=True)
     project = offline_project(settings, stdout)
-    scripts = commands.script_state(project.script)
-    with runner.connection(settings, stop) as conn:
+    scripts = alembic_ops.script_state(project.script)
+    with migrate.connection(settings, stop) as conn:
         state = _read_only_state(conn, project)
-        accepted = runner.changed_since_applied(conn, project, settings.allow_changed)  # refused as upgrade would
+        accepted = migrate.changed_since_applied(conn, project, settings.allow_changed)  # refused as upgrade would
     if accepted:
         log.warning("checksum.change_accepted", revisions=accepted)
     state = _after_baseline(project.script, state, settings.baseline, stdout)
@@ -75,9 +76,9 @@ def dry_run(settings: Settings, stop: Stop, stdout: TextIO, target: str) -> None
     log.info("sql.rendered", range=f"{start}:{target}", direction="upgrade")
 
 
-def offline_project(settings: Settings, stdout: TextIO) -> runner.Project:
+def offline_project(settings: Settings, stdout: TextIO) -> migrate.Project:
     """The project with a URL in its config: the real one when given, else a bare dialect."""
-    project = runner.Project.load(settings, stdout, with_url=settings.database_url is not None)
+    project = migrate.Project.load(settings, stdout, with_url=settings.database_url is not None)
     if not project.cfg.get_main_option("sqlalchemy.url"):
         project.cfg.set_main_option("sqlalchemy.url", PLACEHOLDER_URL)
     return project
@@ -101,10 +102,10 @@ def direction(script: ScriptDirectory, start: str, end: str) -> str:
             ) from None
 
 
-def render(project: runner.Project, way: str, start: str, end: str, out: TextIO, per_migration: bool) -> None:
+def render(project: migrate.Project, way: str, start: str, end: str, out: TextIO, per_migration: bool) -> None:
     """Alembic's offline SQL for ``start:end`` into ``out``."""
     project.cfg.output_buffer = out
-    commands.attach(project.cfg, None, None, per_migration)
+    alembic_ops.attach(project.cfg, None, None, per_migration)
     run = command.upgrade if way == "upgrade" else command.downgrade
     with translated_errors(f"{start}:{end}"):
         run(project.cfg, f"{start}:{end}", sql=True)
@@ -138,11 +139,11 @@ def translated_errors(what: str) -> Iterator[None]:
         ) from exc
 
 
-def _read_only_state(conn: Connection, project: runner.Project) -> revisions.DatabaseState:
+def _read_only_state(conn: Connection, project: migrate.Project) -> revisions.DatabaseState:
     # The server refuses any write on this session, whatever an env.py or a bug might try.
     conn.exec_driver_sql("set session characteristics as transaction read only")
     conn.commit()
-    return commands.database_state(conn, project.version_table, project.version_schema)
+    return alembic_ops.database_state(conn, project.version_table, project.version_schema)
 
 
 def _after_baseline(

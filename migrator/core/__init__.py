@@ -1,0 +1,1 @@
+"""The light core: standard library and psycopg2 only; every command runs through it."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy, Alembic and structlog: imported only once there is work."""
