@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from migrator import __version__
 from migrator.core import report
 from migrator.core import settings as settings_mod
 from migrator.core.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
+from migrator.core.events import Emitter
 from migrator.core.redact import Redactor, password_of
 from migrator.core.report import RunRecord
-
-if TYPE_CHECKING:
-    from migrator.core.fastpath import Handoff
-    from migrator.core.signals import Stop
+from migrator.core.session import Session
+from migrator.core.signals import Stop, install
 
 _EPILOG = (
     "exit codes:\n"
@@ -150,47 +150,83 @@ def _mutating(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _PipeSafe:
+    """stdout that a reader may close (`migrator check | head -1`): the rest is dropped, the
+    command's own exit code stands."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self._inner.write(text)
+            except BrokenPipeError:
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._inner.flush()
+            except BrokenPipeError:
+                self.broken = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
-    stdout = stdout if stdout is not None else sys.stdout
+    out: TextIO = _PipeSafe(stdout if stdout is not None else sys.stdout)  # type: ignore[assignment]
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: usage errors are 2, --help is 0
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
     _defaults(args)
     redact = Redactor(password_of(url) or "" for url in settings_mod.raw_urls(args))
+    record = RunRecord(args.command)
     try:
         settings = settings_mod.from_process(args)
     except MigratorError as exc:
-        _configure_logs("console" if sys.stderr.isatty() else "json", "info", redact)
-        return _failed(exc)
+        return _failed(_early_emitter(args, redact, record), exc)
     redact.add(password_of(settings.database_url))
-    from migrator.core import events
-    from migrator.core.signals import Stop, install
-
-    record = RunRecord(args.command)
+    emitter = Emitter(settings.log_format, settings.log_level, sys.stderr, redact, settings.log_color)
+    emitter.bind(run_id=record.run_id)
     stop = Stop()
-    install(stop, lambda code: events.emit(settings.log_format, "run.signal", level="warning", exit_code=int(code)))
+    install(stop, lambda code: emitter.emit("run.signal", level="warning", exit_code=int(code)))
+    session = Session(settings, stop, emitter)
     error: str | None = None
     try:
-        handoff = _fast_path(args, settings, stdout, record, stop)
-        if handoff is not None:
-            _configure_logs(settings.log_format, settings.log_level, redact)
+        if not _light(args, session, out, record):
             from migrator.engine import logs
 
-            logs.bind(run_id=record.run_id)
-            _dispatch(args, settings, stop, stdout, record, handoff)
+            logs.configure(emitter)
+            _dispatch(args, session, out, record)
         code = int(ExitCode.OK)
     except MigratorError as exc:
-        _configure_logs(settings.log_format, settings.log_level, redact)
-        code, error = _failed(exc), exc.message
+        code, error = _failed(emitter, exc), exc.message
     except Exception as exc:  # noqa: BLE001  (any crash still gets a logged, redacted exit code)
-        _configure_logs(settings.log_format, settings.log_level, redact)
-        from migrator.engine import logs
-
-        logs.get().exception("run.crashed", exit_code=int(ExitCode.MIGRATION_FAILED))
+        emitter.emit("run.crashed", level="error", exit_code=int(ExitCode.MIGRATION_FAILED), exception=_trace(exc))
         code, error = int(ExitCode.MIGRATION_FAILED), f"{type(exc).__name__}: {exc}"
-    _report(args, settings, record, code, error, redact)
+    finally:
+        session.close()
+    _report(args, settings, record, code, error, redact, emitter)
     return code
+
+
+def _early_emitter(args: argparse.Namespace, redact: Redactor, record: RunRecord) -> Emitter:
+    """For errors in the configuration itself: the flags' log settings when they are valid."""
+    tty = sys.stderr.isatty()
+    fmt = args.log_format or ("console" if tty else "json")
+    level = args.log_level or "info"
+    emitter = Emitter(fmt, level, sys.stderr, redact, color=tty and fmt == "console")
+    emitter.bind(run_id=record.run_id)
+    return emitter
+
+
+def _trace(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)).rstrip()
 
 
 def _report(
@@ -200,6 +236,7 @@ def _report(
     code: int,
     error: str | None,
     redact: Redactor,
+    emitter: Emitter,
 ) -> None:
     """The one-line JSON summary, for upgrade/downgrade/stamp, whatever happened."""
     if settings.report_path is None or args.command not in ("upgrade", "downgrade", "stamp"):
@@ -210,39 +247,35 @@ def _report(
     try:
         report.write(settings.report_path, summary)
     except OSError as exc:
-        sys.stderr.write(f"migrator: could not write the report to {settings.report_path}: {exc.strerror}\n")
+        emitter.emit("report.not_written", level="warning", path=str(settings.report_path), error=exc.strerror)
 
 
-def _fast_path(
-    args: argparse.Namespace, settings: settings_mod.Settings, stdout: TextIO, record: RunRecord, stop: Stop
-) -> Handoff | None:
-    """`upgrade` (to head) and `check` first take the light path (fastpath.py): None when it
-    finished the job (at head), else what it hands over to the full path."""
-    from migrator.core.fastpath import Handoff
-
+def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: RunRecord) -> bool:
+    """`upgrade` (to head) and `check` first take the light stage (core/fastpath.py): True when
+    it finished the job (at head); otherwise the full stage goes on with the session."""
+    settings = session.settings
     wants_head = args.command == "check" or (
         args.command == "upgrade" and args.revision in ("head", "heads") and not args.dry_run
     )
     if not wants_head or not settings.fast_path:
-        return Handoff()
+        return False
     import time
 
-    from migrator.core import events, fastpath
+    from migrator.core import fastpath
 
     started = time.monotonic()
-    decided = fastpath.decide(settings, stop, args.command)
-    if isinstance(decided, Handoff):
-        return decided
-    head = decided
+    head = fastpath.decide(session, args.command)
+    if head is None:
+        return False
+    emitter = session.emitter
     if args.command == "check":
         stdout.write(f"at head: {head}\n")
-        events.emit(settings.log_format, "check.at_head", command="check", revision=head, fast_path=True)
-        return None
+        emitter.emit("check.at_head", command="check", revision=head, fast_path=True)
+        return True
     record.from_revision = record.to_revision = head
-    fields = {"command": "upgrade", "target": args.revision, "fast_path": True, "run_id": record.run_id}
-    events.emit(settings.log_format, "run.nothing_to_do", revision=head, **fields)
-    events.emit(
-        settings.log_format,
+    fields = {"command": "upgrade", "target": args.revision, "fast_path": True}
+    emitter.emit("run.nothing_to_do", revision=head, **fields)
+    emitter.emit(
         "run.finished",
         from_revision=head,
         to_revision=head,
@@ -251,13 +284,7 @@ def _fast_path(
         duration_ms=round((time.monotonic() - started) * 1000),
         **fields,
     )
-    return None
-
-
-def _configure_logs(fmt: str, level: str, redact: Redactor) -> None:
-    from migrator.engine import logs
-
-    logs.configure(fmt, level, redact)
+    return True
 
 
 def _defaults(args: argparse.Namespace) -> None:
@@ -266,55 +293,45 @@ def _defaults(args: argparse.Namespace) -> None:
             setattr(args, name, None)
 
 
-def _dispatch(
-    args: argparse.Namespace,
-    settings: settings_mod.Settings,
-    stop: Stop,
-    stdout: TextIO,
-    record: RunRecord,
-    handoff: Handoff,
-) -> None:
+def _dispatch(args: argparse.Namespace, session: Session, stdout: TextIO, record: RunRecord) -> None:
     from migrator.engine import migrate as runner  # imported late: --help and usage errors stay fast
 
     command = args.command
     if command == "upgrade" and args.dry_run:
         from migrator.tools import review
 
-        review.dry_run(settings, stop, stdout, args.revision)
+        review.dry_run(session, stdout, args.revision)
     elif command in ("upgrade", "downgrade", "stamp"):
-        runner.migrate(settings, command, args.revision, stop, stdout, record, handoff)
+        runner.migrate(session, command, args.revision, stdout, record)
     elif command == "sql":
         from migrator.tools import review
 
-        review.sql(settings, stdout, args.range)
+        review.sql(session.settings, stdout, args.range)
     elif command == "lint":
         from migrator.tools import lint
 
-        lint.run(settings, stop, stdout, args.revisions, args.all)
+        lint.run(session, stdout, args.revisions, args.all)
     elif command == "verify":
         from migrator.tools import verify
 
-        verify.run(settings, stop, stdout)
+        verify.run(session, stdout)
     elif command == "check":
-        runner.check(settings, stop, stdout, args.wait_for_head)
+        runner.check(session, stdout, args.wait_for_head)
     elif command == "wait":
-        runner.wait_only(settings, stop)
+        runner.wait_only(session)
     else:
         options: dict[str, Any] = {
             k: v for k, v in vars(args).items() if k in ("verbose", "rev_range", "message", "empty", "applied")
         }
-        runner.read_only(settings, stop, stdout, command, **options)
+        runner.read_only(session, stdout, command, **options)
 
 
-def _failed(exc: MigratorError) -> int:
-    from migrator.engine import logs
-
-    log = logs.get()
+def _failed(emitter: Emitter, exc: MigratorError) -> int:
     fields: dict[str, Any] = {"error": exc.message, "exit_code": int(exc.exit_code)}
     if exc.hint:
         fields["hint"] = exc.hint
     if isinstance(exc, MigrationFailed) and exc.__cause__ is not None:
-        fields["exc_info"] = exc.__cause__
+        fields["exception"] = _trace(exc.__cause__)
     event = "run.interrupted" if exc.exit_code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else "run.failed"
-    log.error(event, **fields)
+    emitter.emit(event, level="error", **fields)
     return int(exc.exit_code)

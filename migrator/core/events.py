@@ -1,25 +1,110 @@
-"""The fast path's few log lines, in the same shape as structlog's, without importing it."""
+"""The one event emitter: level, format, color, redaction and the run id, from the first line.
+
+Every line on stderr goes through ``Emitter.write``: our own events straight away, and
+(through engine/logs.py) structlog's and the stdlib loggers' of Alembic and SQLAlchemy.
+So the light stage and the full stage cannot differ in shape, level or fields.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+Redact = Callable[[str], str]
 
-def emit(fmt: str, event: str, stream: TextIO | None = None, level: str = "info", **fields: Any) -> None:
-    """One event: a JSON object per line, or the console renderer's layout."""
-    stream = stream if stream is not None else sys.stderr
-    timestamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    if fmt == "json":
-        record = {**fields, "event": event, "level": level, "logger": "migrator", "timestamp": timestamp}
-        stream.write(json.dumps(record) + "\n")
-    else:
-        pairs = " ".join(f"{key}={_console_value(value)}" for key, value in sorted(fields.items()))
-        stream.write(f"{timestamp} [{level:<9}] {event:<30} [migrator] {pairs}\n")
-    stream.flush()
+_RESET = "\x1b[0m"
+_BRIGHT = "\x1b[1m"
+_DIM = "\x1b[2m"
+_LEVEL_COLORS = {
+    "debug": "\x1b[32m",
+    "info": "\x1b[32m",
+    "warning": "\x1b[33m",
+    "error": "\x1b[31m",
+    "critical": "\x1b[31;1m",
+}
+_KEY_COLOR = "\x1b[36m"
+_VALUE_COLOR = "\x1b[35m"
 
 
-def _console_value(value: Any) -> str:
-    return repr(value) if isinstance(value, str) and (" " in value or not value) else str(value)
+def _no_redaction(text: str) -> str:
+    return text
+
+
+class Emitter:
+    """Writes one event per line to ``stream``: JSON objects, or a console layout (colored on request)."""
+
+    def __init__(
+        self,
+        fmt: str = "json",
+        level: str = "info",
+        stream: TextIO | None = None,
+        redact: Redact = _no_redaction,
+        color: bool = False,
+    ) -> None:
+        self.fmt = fmt
+        self.threshold = LEVELS[level]
+        self.stream = stream if stream is not None else sys.stderr
+        self.redact = redact
+        self.color = color and fmt == "console"
+        self.context: dict[str, Any] = {}
+
+    def bind(self, **fields: Any) -> None:
+        """Fields on every line from here on (the run id)."""
+        self.context.update(fields)
+
+    def enabled(self, level: str) -> bool:
+        return LEVELS.get(level, 20) >= self.threshold
+
+    def emit(self, event: str, level: str = "info", **fields: Any) -> None:
+        if self.enabled(level):
+            self.write({**fields, "event": event, "level": level})
+
+    def write(self, event_dict: MutableMapping[str, Any]) -> None:
+        """Render and write one event (already filtered by level)."""
+        line = self.render(event_dict)
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # a closed stderr must not turn a result into a crash
+
+    def render(self, event_dict: MutableMapping[str, Any]) -> str:
+        record: dict[str, Any] = {**self.context, **event_dict}
+        record.setdefault("level", "info")
+        record.setdefault("logger", "migrator")
+        record.setdefault("timestamp", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+        record = {key: _redacted(value, self.redact) for key, value in record.items()}
+        if self.fmt == "json":
+            return json.dumps(record, default=str)
+        return self._console(record)
+
+    def _console(self, record: dict[str, Any]) -> str:
+        exception = record.pop("exception", None)
+        timestamp, level = record.pop("timestamp"), str(record.pop("level"))
+        event, logger = str(record.pop("event", "")), record.pop("logger")
+        pairs = " ".join(self._pair(key, value) for key, value in sorted(record.items()))
+        if self.color:
+            shown_level = f"{_LEVEL_COLORS.get(level, '')}{level:<9}{_RESET}"
+            line = f"{_DIM}{timestamp}{_RESET} [{shown_level}] {_BRIGHT}{event:<30}{_RESET} [{logger}] {pairs}"
+        else:
+            line = f"{timestamp} [{level:<9}] {event:<30} [{logger}] {pairs}"
+        line = line.rstrip()
+        return f"{line}\n{exception}" if exception else line
+
+    def _pair(self, key: str, value: Any) -> str:
+        text = repr(value) if isinstance(value, str) and (" " in value or not value) else str(value)
+        return f"{_KEY_COLOR}{key}{_RESET}={_VALUE_COLOR}{text}{_RESET}" if self.color else f"{key}={text}"
+
+
+def _redacted(value: Any, redact: Redact) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item, redact) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _redacted(item, redact) for key, item in value.items()}
+    return value

@@ -17,34 +17,18 @@ and exit codes stay the full path's.
 from __future__ import annotations
 
 import configparser
-import random
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migrator.core import checksums, events, lockkey, pgerrors, scriptfiles
-from migrator.core.errors import DatabaseUnavailable
-from migrator.core.redact import Redactor, mask_url, password_of
+from migrator.core import checksums, lock, pg, scriptfiles
+from migrator.core.events import Emitter
+from migrator.core.session import Session
 from migrator.core.settings import Settings
-from migrator.core.signals import Stop
 
 _DEFAULT_VERSION_TABLE = "alembic_version"
 # Options whose effect on where revisions live we do not replicate: full path.
 _UNHANDLED_OPTIONS = ("version_locations", "recursive_version_locations", "sourceless")
-# The same back-off as wait.py: refused connections cost nothing, notice readiness fast.
-FIRST_DELAY, MAX_DELAY, JITTER = 0.02, 0.05, 0.01
-_RACE_BACKOFF_MAX = 0.05
-_SUMMARY_EVERY = 5.0
-
-
-@dataclass
-class Handoff:
-    """What the full path gets: maybe an open psycopg2 connection, maybe holding the lock."""
-
-    connection: Any = None
-    locked_by: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,61 +40,46 @@ class Project:
     files: dict[str, Path]
 
 
-def decide(settings: Settings, stop: Stop, command: str) -> str | Handoff:
-    """The head revision when there is nothing to do; otherwise what to hand over."""
-    project = _project(settings)
+def decide(session: Session, command: str) -> str | None:
+    """The head revision when there is nothing to do; None hands over to the full path,
+    with the connection open (and the lock held, for an upgrade with work)."""
+    settings = session.settings
+    project = _project(settings, session.emitter)
     if project is None or settings.database_url is None:
-        return Handoff()
-    psycopg2 = _psycopg2()
-    conn = _connect(settings, stop)
-    if conn is None:
-        return Handoff()
+        return None
+    psycopg2 = pg.driver()
+    conn = session.connect()
     try:
         if _at_head(conn, project, settings):
-            conn.close()
+            session.close()
             return project.head
         if command != "upgrade":
-            conn.close()
-            return Handoff()
-        return _lock(conn, project, settings, stop)
-    except psycopg2.Error:  # anything unexpected: the full path decides, with its own errors
-        conn.close()
-        return Handoff()
-    except BaseException:
-        conn.close()
-        raise
+            return None
+        return _lock(session, conn, project)
+    except psycopg2.Error as exc:  # anything unexpected: the full path decides, with its own errors
+        session.emitter.emit("fast_path.handover", level="debug", reason=pg.message_of(exc))
+        session.close()
+        return None
 
 
-def _psycopg2() -> Any:
-    """psycopg2, without loading Python's ``ssl`` module on the way (a tenth of a no-op run).
+def _project(settings: Settings, emitter: Emitter) -> Project | None:
+    def handover(reason: str, path: Path) -> None:
+        emitter.emit("fast_path.handover", level="debug", reason=reason, path=str(path))
 
-    psycopg2 imports ``ssl`` only to install OpenSSL 1.0's locking callbacks and, when it
-    cannot, leaves locking to libpq (psycopgmodule.c, libcrypto_threads_init). OpenSSL 1.1
-    and later, which Python 3.11 and every psycopg2-binary wheel use, lock by themselves.
-    """
-    if "psycopg2" not in sys.modules and "ssl" not in sys.modules:
-        sys.modules["ssl"] = None  # type: ignore[assignment]  # makes `import ssl` fail at once
-        try:
-            import psycopg2  # type: ignore[import-untyped]
-        finally:
-            del sys.modules["ssl"]
-    import psycopg2
-
-    return psycopg2
-
-
-def _project(settings: Settings) -> Project | None:
     try:
         found = _read_ini(settings.config_path)
         if found is None:
+            handover("alembic.ini not understood", settings.config_path)
             return None
         versions, table, schema = found
         scanned = scriptfiles.scan(versions)
         heads = scriptfiles.heads(scanned[0]) if scanned is not None else None
         if scanned is None or not heads or len(heads) != 1:
+            handover("revision files not understood", versions)
             return None
         return Project(versions, table, schema, heads[0], scanned[1])
-    except (OSError, ValueError, configparser.Error):
+    except (OSError, ValueError, configparser.Error) as exc:
+        handover(f"{type(exc).__name__}: {exc}", settings.config_path)
         return None
 
 
@@ -128,70 +97,10 @@ def _read_ini(path: Path) -> tuple[Path, str, str | None] | None:
     return Path(location) / "versions", table, section.get("version_table_schema") or None
 
 
-def libpq_dsn(url: str) -> str:
-    """The URL as libpq takes it: SQLAlchemy's driver suffix removed."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in ("postgres", "postgresql", "postgresql+psycopg2"):
-        raise ValueError("not a PostgreSQL URL libpq understands")
-    return "postgresql://" + rest
-
-
-def _connect(settings: Settings, stop: Stop) -> Any:
-    """psycopg2 alone, retried like the full path; None hands any unclassified trouble over."""
-    import psycopg2
-
-    assert settings.database_url is not None
-    try:
-        dsn = libpq_dsn(settings.database_url)
-    except ValueError:
-        return None
-    options: dict[str, Any] = {
-        "keepalives": 1,
-        "keepalives_idle": 30,
-        "keepalives_interval": 10,
-        "keepalives_count": 3,
-    }
-    if "application_name=" not in dsn:
-        options["application_name"] = "migrator"
-    redact = Redactor([password_of(settings.database_url) or ""])
-    started = time.monotonic()
-    deadline = started + settings.wait_timeout
-    delay, attempts, next_summary = FIRST_DELAY, 0, started
-    while True:
-        attempts += 1
-        remaining = deadline - time.monotonic()
-        try:
-            conn = psycopg2.connect(dsn, connect_timeout=max(2, min(10, int(remaining) + 1)), **options)
-        except psycopg2.OperationalError as exc:
-            # fastlog does not redact: mask the URL's password here, should libpq ever echo it.
-            message = redact(" ".join(str(exc).split()))
-            if pgerrors.is_permanent(message):
-                return None  # the full path reports it, with its exit code
-            now = time.monotonic()
-            if settings.wait_timeout <= 0 or now >= deadline:
-                raise DatabaseUnavailable(
-                    f"database {mask_url(settings.database_url)} not reachable within "
-                    f"{settings.wait_timeout:g}s ({attempts} attempts): {message}",
-                    hint="check that the server is up and reachable, or raise --wait-timeout",
-                ) from None
-            if now >= next_summary:
-                events.emit(
-                    settings.log_format, "db.waiting", attempt=attempts, waited_s=round(now - started, 1), error=message
-                )
-                next_summary = now + _SUMMARY_EVERY
-            stop.sleep(min(delay + random.uniform(0, JITTER), max(0.0, deadline - now)))
-            stop.raise_if_stopped()
-            delay = min(delay * 2, MAX_DELAY)
-            continue
-        conn.autocommit = True
-        waited_ms = round((time.monotonic() - started) * 1000)
-        events.emit(settings.log_format, "db.ready", attempts=attempts, waited_ms=waited_ms)
-        return conn
-
-
 def _at_head(conn: Any, project: Project, settings: Settings) -> bool:
     """Version table at the single head, and no applied file changed since (else: the full path)."""
-    from psycopg2 import sql
+    pg.driver()
+    from psycopg2 import sql  # type: ignore[import-untyped]
 
     with conn.cursor() as cursor:
         name = sql.Identifier(project.schema, project.table) if project.schema else sql.Identifier(project.table)
@@ -213,63 +122,26 @@ def _at_head(conn: Any, project: Project, settings: Settings) -> bool:
     return not checksums.changed(recorded, now, settings.allow_changed)
 
 
-def _lock(conn: Any, project: Project, settings: Settings, stop: Stop) -> str | Handoff:
-    """Take the migration lock, waiting in the server while another runner holds it; at head then? done."""
-    key = settings.lock_key if settings.lock_key is not None else lockkey.lock_key(project.table, project.schema)
-    started = time.monotonic()
-    deadline = started + settings.lock_timeout
-    next_report, backoff, freed = started, FIRST_DELAY, False
-    with conn.cursor() as cursor:
-        while True:
-            cursor.execute(lockkey.TRY_SQL, (key,))
-            got, pid = cursor.fetchone()
-            if got:
-                break
-            # The holder commits before it unlocks: all waiters wake at once and see head, in
-            # parallel, instead of queueing for the lock one by one to find nothing to do.
-            if _at_head(conn, project, settings):
-                return project.head
-            if freed:  # the holder let go short of head and another runner was quicker
-                stop.sleep(random.uniform(0, backoff))
-                stop.raise_if_stopped()
-                backoff = min(backoff * 2, _RACE_BACKOFF_MAX)
-            now = time.monotonic()
-            if now >= deadline or now >= next_report:
-                cursor.execute(lockkey.HOLDERS_SQL, lockkey.key_parts(key))
-                found = lockkey.holders_from_rows(cursor.fetchall())
-                if now >= deadline:
-                    raise lockkey.timeout_error(key, settings.lock_timeout, found)
-                fields = lockkey.waiting_fields(found)
-                events.emit(
-                    settings.log_format, "lock.waiting", lock_key=key, waited_s=round(now - started, 1), **fields
-                )
-                next_report = now + _SUMMARY_EVERY
-            freed = _wait_for_holder(conn, key, min(next_report, deadline) - now, stop)
-            stop.raise_if_stopped()
-        if _at_head(conn, project, settings):  # the holder we waited for did the work
-            cursor.execute("select pg_advisory_unlock(%s)", (key,))
-            conn.close()
-            return project.head
-    conn.autocommit = False
-    return Handoff(conn, int(pid))
-
-
-def _wait_for_holder(conn: Any, key: int, seconds: float, stop: Stop) -> bool:
-    """Wait inside PostgreSQL until the holder lets go, for at most ``seconds``; True if it did."""
-    import psycopg2
-
-    stop.set_cancel(conn.cancel)
-    conn.autocommit = False
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(lockkey.WAIT_TIMEOUT_SQL, (lockkey.wait_slice(seconds),))
-            cursor.execute(lockkey.WAIT_SQL, (key,))
-        return True
-    except psycopg2.Error as exc:
-        if exc.pgcode in lockkey.WAIT_ENDED_CODES:
-            return False
-        raise
-    finally:
-        stop.set_cancel(None)
-        conn.rollback()
-        conn.autocommit = True
+def _lock(session: Session, conn: Any, project: Project) -> str | None:
+    """Take the migration lock (waiting without a transaction); at head by then? done."""
+    settings = session.settings
+    key = settings.lock_key if settings.lock_key is not None else lock.lock_key(project.table, project.schema)
+    pid = lock.acquire(
+        conn,
+        key,
+        settings.lock_timeout,
+        session.stop,
+        session.emitter,
+        # The holder commits before it unlocks: all waiters wake at once and see head, in
+        # parallel, instead of queueing for the lock one by one to find nothing to do.
+        done=lambda: _at_head(conn, project, settings),
+    )
+    if pid is None:
+        session.close()
+        return project.head
+    if _at_head(conn, project, settings):  # the holder we waited for did the work
+        lock.release(conn, key, session.emitter)
+        session.close()
+        return project.head
+    session.locked_by = pid
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrator.core import urls
 from migrator.core.errors import ConfigError
 
 DEFAULT_WAIT_TIMEOUT = 60.0
@@ -33,6 +35,7 @@ class Settings:
     lock_key: int | None = None
     log_format: str = "json"
     log_level: str = "info"
+    log_color: bool = False
     transaction_per_migration: bool = False
     fast_path: bool = True
     allow_changed: tuple[str, ...] = ()
@@ -48,20 +51,18 @@ class Settings:
 
 def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: bool) -> Settings:
     """Resolve every setting; raises ConfigError naming the bad input."""
+    default_format = "console" if stderr_is_tty else "json"
+    log_format = _choice(args.log_format, environ, "MIGRATOR_LOG_FORMAT", LOG_FORMATS, default_format)
     return Settings(
         config_path=Path(_pick(args.config, environ, "ALEMBIC_CONFIG") or "alembic.ini"),
         database_url=_database_url(args.database_url, environ),
         wait_timeout=_seconds(args.wait_timeout, environ, "MIGRATOR_WAIT_TIMEOUT", DEFAULT_WAIT_TIMEOUT),
         lock_timeout=_seconds(args.lock_timeout, environ, "MIGRATOR_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT),
         lock_key=_lock_key(environ.get("MIGRATOR_LOCK_KEY")),
-        log_format=_choice(
-            args.log_format,
-            environ,
-            "MIGRATOR_LOG_FORMAT",
-            LOG_FORMATS,
-            "console" if stderr_is_tty else "json",
-        ),
+        log_format=log_format,
         log_level=_choice(args.log_level, environ, "MIGRATOR_LOG_LEVEL", LOG_LEVELS, "info"),
+        # https://no-color.org: any non-empty NO_COLOR turns colors off.
+        log_color=log_format == "console" and stderr_is_tty and not environ.get("NO_COLOR"),
         transaction_per_migration=bool(getattr(args, "transaction_per_migration", False))
         or _flag(environ, "MIGRATOR_TRANSACTION_PER_MIGRATION"),
         fast_path=_flag(environ, "MIGRATOR_FAST_PATH", default=True),
@@ -79,7 +80,11 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
 def raw_urls(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> list[str]:
     """Every URL given before any validation, so their passwords can be masked from the start."""
     environ = os.environ if environ is None else environ
-    return [url for url in (args.database_url, environ.get("DATABASE_URL")) if url]
+    found = [url for url in (args.database_url, environ.get("DATABASE_URL")) if url]
+    if environ.get("DATABASE_URL_FILE"):
+        with contextlib.suppress(OSError, UnicodeDecodeError):  # reported when the settings are built
+            found.append(Path(environ["DATABASE_URL_FILE"]).read_text(encoding="utf-8").strip())
+    return found
 
 
 def from_process(args: argparse.Namespace) -> Settings:
@@ -94,6 +99,14 @@ def _pick(flag: str | None, environ: Mapping[str, str], name: str) -> str | None
 
 
 def _database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
+    """The URL from the flag, DATABASE_URL or DATABASE_URL_FILE, validated at once (core/urls.py)."""
+    url = _read_database_url(flag, environ)
+    if url is not None:
+        urls.parse(url)
+    return url
+
+
+def _read_database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
     url = _pick(flag, environ, "DATABASE_URL")
     if url is not None:
         return url.strip()

@@ -16,16 +16,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.core import checksums, revisions
+from migrator.core import checksums, lock, revisions, urls
 from migrator.core.errors import MigrationFailed, NotAtHead, RevisionStateError
-from migrator.core.fastpath import Handoff
 from migrator.core.report import RunRecord
+from migrator.core.session import Session
 from migrator.core.settings import Settings
 from migrator.core.signals import Stop
 from migrator.engine import alembic_ops, backup, db, ddl, history, logs
-from migrator.engine.lock import advisory_lock, lock_key
 from migrator.engine.progress import Progress
-from migrator.engine.wait import wait_for_database
 
 
 @dataclass
@@ -46,52 +44,64 @@ class Project:
 
 
 @contextmanager
-def connection(settings: Settings, stop: Stop, handoff: Handoff | None = None) -> Iterator[Connection]:
-    """A connection once the database answers (or the one the light path opened);
+def connection(session: Session) -> Iterator[Connection]:
+    """SQLAlchemy over the session's connection (opened by the core if it is not yet);
     statements on it are cancelled by a signal."""
-    url = db.normalise_url(settings.database_url)
-    if handoff is not None and handoff.connection is not None:
-        engine = db.adopt(url, handoff.connection)
-        conn = engine.connect()
-    else:
-        engine = db.make_engine(url)
-        conn = wait_for_database(
-            lambda remaining: db.connect(engine, remaining), settings.wait_timeout, stop, db.display(url)
-        )
-    stop.set_cancel(conn.connection.dbapi_connection.cancel)  # type: ignore[union-attr]
-    db.watch_client(conn)
+    raw = session.connect()
+    raw.autocommit = False  # SQLAlchemy demarcates the transactions from here on
+    engine = db.adopt(db.normalise_url(session.settings.database_url), raw)
+    conn = engine.connect()
+    session.stop.set_cancel(raw.cancel)
     try:
         yield conn
     finally:
-        stop.set_cancel(None)
-        conn.close()
-        engine.dispose()
+        session.stop.set_cancel(None)
+        conn.close()  # rolls back; the connection stays open for the lock's release (db.adopt)
+
+
+@contextmanager
+def migration_lock(session: Session, key: int) -> Iterator[None]:
+    """Hold the migration lock on the session's connection for the block (maybe taken by the light stage)."""
+    settings = session.settings
+    raw = session.connect()
+    started = time.monotonic()
+    acquired_by = session.locked_by
+    if acquired_by is None:
+        acquired_by = lock.acquire(raw, key, settings.lock_timeout, session.stop, session.emitter)
+        assert acquired_by is not None  # no `done` given: only a timeout or a signal ends the wait
+        session.locked_by = acquired_by
+    try:
+        lock.verify_held(raw, key, acquired_by, urls.parse(settings.database_url))
+        waited_ms = round((time.monotonic() - started) * 1000)
+        session.emitter.emit("lock.acquired", lock_key=key, waited_ms=waited_ms, backend_pid=acquired_by)
+        yield
+    finally:
+        if not raw.closed:
+            lock.release(raw, key, session.emitter)
+        session.locked_by = None
 
 
 def migrate(
-    settings: Settings,
+    session: Session,
     action: str,
     target: str,
-    stop: Stop,
     stdout: TextIO,
     record: RunRecord,
-    handoff: Handoff | None = None,
 ) -> None:
     """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock (maybe already taken
-    by the light path, on the connection it hands over)."""
+    by the light stage, on the session's connection)."""
+    settings, stop = session.settings, session.stop
     log = logs.get().bind(command=action, target=target)
     started = time.monotonic()
     project = Project.load(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
     key = (
-        settings.lock_key if settings.lock_key is not None else lock_key(project.version_table, project.version_schema)
+        settings.lock_key
+        if settings.lock_key is not None
+        else lock.lock_key(project.version_table, project.version_schema)
     )
     progress = Progress(stop)
-    held_by = handoff.locked_by if handoff is not None else None
-    with (
-        connection(settings, stop, handoff) as conn,
-        advisory_lock(conn, key, settings.lock_timeout, stop, lambda: db.backend_pid(conn.engine.url), held_by),
-    ):
+    with migration_lock(session, key), connection(session) as conn:
         before = _state(conn, project)
         record.from_revision = record.to_revision = revisions.describe(before.current)
         if action == "upgrade" and settings.baseline:
@@ -344,13 +354,14 @@ def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied:
     )
 
 
-def check(settings: Settings, stop: Stop, stdout: TextIO, wait_for_head: float | None) -> None:
+def check(session: Session, stdout: TextIO, wait_for_head: float | None) -> None:
     """Raise NotAtHead unless the database is at head; list what is pending on stdout."""
+    settings, stop = session.settings, session.stop
     log = logs.get().bind(command="check")
     project = Project.load(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
     deadline = time.monotonic() + (wait_for_head or 0.0)
-    with connection(settings, stop) as conn:
+    with connection(session) as conn:
         announced = False
         while True:
             state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
@@ -375,14 +386,15 @@ def check(settings: Settings, stop: Stop, stdout: TextIO, wait_for_head: float |
                 stop.raise_if_stopped()
 
 
-def read_only(settings: Settings, stop: Stop, stdout: TextIO, action: str, **options: Any) -> None:
+def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> None:
     """``current`` / ``history`` / ``heads`` / ``create``: Alembic's own output on stdout."""
+    settings = session.settings
     needs_db = action in ("current", "create") and not (action == "create" and options.get("empty"))
     needs_db = needs_db or bool(options.get("applied"))
     project = Project.load(settings, stdout, with_url=needs_db or settings.database_url is not None)
     with alembic_ops.translated_revision_errors():
         if action == "history" and options.get("applied"):
-            with connection(settings, stop) as conn:
+            with connection(session) as conn:
                 history.print_applied(conn, project.version_schema, stdout)
                 conn.rollback()
         elif action == "heads":
@@ -392,7 +404,7 @@ def read_only(settings: Settings, stop: Stop, stdout: TextIO, action: str, **opt
         elif action == "create" and options.get("empty"):
             _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
-            with connection(settings, stop) as conn:
+            with connection(session) as conn:
                 alembic_ops.attach(project.cfg, conn, None, per_migration=False)
                 if action == "current":
                     alembic_ops.current(project.cfg, options.get("verbose", False))
@@ -408,6 +420,6 @@ def _created(paths: list[str]) -> None:
         logs.get().info("revision.created", path=path)
 
 
-def wait_only(settings: Settings, stop: Stop) -> None:
-    with connection(settings, stop):
+def wait_only(session: Session) -> None:
+    with connection(session):
         pass

@@ -18,8 +18,7 @@ from alembic.script import Script, ScriptDirectory
 
 from migrator.core.errors import ConfigError, LintFailed, RevisionStateError
 from migrator.core.revisions import refuse_unknown
-from migrator.core.settings import Settings
-from migrator.core.signals import Stop
+from migrator.core.session import Session
 from migrator.engine import alembic_ops, logs, migrate
 from migrator.tools import lintconfig, review, sqltext, squawk
 
@@ -43,14 +42,15 @@ class Finding:
     help: str | None
 
 
-def run(settings: Settings, stop: Stop, stdout: TextIO, revisions: list[str], all_: bool) -> None:
+def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool) -> None:
+    settings, stop = session.settings, session.stop
     if revisions and all_:
         raise ConfigError("give revision ids or --all, not both")
     log = logs.get().bind(command="lint")
     binary = squawk.find(sys.executable)
     project = review.offline_project(settings, stdout)
     config = _config(project)
-    targets = _targets(settings, stop, project, revisions, all_)
+    targets = _targets(session, project, revisions, all_)
     findings: list[Finding] = []
     for script in targets:
         stop.raise_if_stopped()
@@ -102,7 +102,7 @@ def _config(project: migrate.Project) -> lintconfig.LintConfig:
     return lintconfig.load(directory, option)
 
 
-def _targets(settings: Settings, stop: Stop, project: migrate.Project, chosen: list[str], all_: bool) -> list[Script]:
+def _targets(session: Session, project: migrate.Project, chosen: list[str], all_: bool) -> list[Script]:
     """The revisions to lint, oldest first: all, the ones named, or those the database has not applied."""
     script = project.script
     with review.translated_errors("lint"):
@@ -110,7 +110,7 @@ def _targets(settings: Settings, stop: Stop, project: migrate.Project, chosen: l
             return list(reversed(list(script.walk_revisions())))
         if chosen:
             return _named(script, chosen)
-    ids = [revision for revision, _ in _unapplied(settings, stop, project)]
+    ids = [revision for revision, _ in _unapplied(session, project)]
     with review.translated_errors("lint"):
         return [found for found in (script.get_revision(rev) for rev in ids) if found is not None]
 
@@ -125,14 +125,14 @@ def _named(script: ScriptDirectory, chosen: list[str]) -> list[Script]:
     return list(found.values())
 
 
-def _unapplied(settings: Settings, stop: Stop, project: migrate.Project) -> list[tuple[str, str]]:
-    if settings.database_url is None:
+def _unapplied(session: Session, project: migrate.Project) -> list[tuple[str, str]]:
+    if session.settings.database_url is None:
         raise ConfigError(
             "`migrator lint` without revision ids lints the revisions the database has not applied: "
             "that needs the database URL",
             hint="set --database-url, DATABASE_URL or DATABASE_URL_FILE; or lint every revision with --all",
         )
-    with migrate.connection(settings, stop) as conn:
+    with migrate.connection(session) as conn:
         state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
     refuse_unknown(state, alembic_ops.script_state(project.script))
     return alembic_ops.pending(project.script, state)

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection
 
 from migrator.core import revisions
 from migrator.core.errors import ConfigError, MigrationFailed, MigratorError, RevisionStateError
+from migrator.core.session import Session
 from migrator.core.settings import Settings
-from migrator.core.signals import Stop
 from migrator.engine import alembic_ops, logs, migrate
 
 # Offline rendering needs only a dialect: no host, no credentials.
@@ -46,12 +46,13 @@ def sql(settings: Settings, stdout: TextIO, range_: str) -> None:
     logs.get().info("sql.rendered", command="sql", range=f"{start}:{end}", direction=way)
 
 
-def dry_run(settings: Settings, stop: Stop, stdout: TextIO, target: str) -> None:
+def dry_run(session: Session, stdout: TextIO, target: str) -> None:
     """Print what `upgrade TARGET` would run from the database's current revision; change nothing."""
+    settings = session.settings
     log = logs.get().bind(command="upgrade", target=target, dry_run=True)
     project = offline_project(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
-    with migrate.connection(settings, stop) as conn:
+    with migrate.connection(session) as conn:
         state = _read_only_state(conn, project)
         accepted = migrate.changed_since_applied(conn, project, settings.allow_changed)  # refused as upgrade would
     if accepted:

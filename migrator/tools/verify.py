@@ -18,8 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from migrator.core import checksums, revisions
 from migrator.core.errors import ModelDrift, RevisionStateError
-from migrator.core.settings import Settings
-from migrator.core.signals import Stop
+from migrator.core.session import Session
 from migrator.engine import alembic_ops, db, history, logs
 from migrator.engine.migrate import Project, connection
 
@@ -32,12 +31,13 @@ class Result:
     drift: bool = False  # a model problem (7) rather than a revision problem (5)
 
 
-def run(settings: Settings, stop: Stop, stdout: TextIO) -> None:
+def run(session: Session, stdout: TextIO) -> None:
     """Print PASS/FAIL per check; raise RevisionStateError (5) or ModelDrift (7) if any failed."""
+    settings = session.settings
     project = Project.load(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
     results = [Result("one head", len(scripts.heads) == 1, revisions.describe(scripts.heads))]
-    with connection(settings, stop) as conn:
+    with connection(session) as conn:
         results.insert(0, Result("database reachable", True, db.display(conn.engine.url)))
         state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
         unknown = revisions.unknown(state, scripts)

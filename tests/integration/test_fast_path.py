@@ -114,3 +114,24 @@ def test_unreachable_database_is_left_to_the_full_path(server: Server) -> None:
     url = f"postgresql://app:pw-1234@127.0.0.1:{free_port()}/app"
     fast, full = both(["check", "--wait-timeout", "0"], url)
     assert (fast.returncode, full.returncode) == (3, 3)
+
+
+def test_every_line_of_a_run_carries_its_run_id_and_honours_the_log_level(server: Server, database: str) -> None:
+    """Light or full: one run id on every line from the first; --log-level warning silences info."""
+    url = server.url_for(database)
+    first = run(["upgrade"], url)
+    noop = run(["upgrade"], url)
+    check = run(["check"], url)
+    for result in (first, noop, check):
+        ids = {event.get("run_id") for event in result.events}
+        assert len(ids) == 1 and None not in ids, result.stderr
+    assert used_fast_path(noop)
+    quiet = run(["upgrade"], url, MIGRATOR_LOG_LEVEL="warning")
+    assert (quiet.returncode, quiet.events) == (0, [])
+
+
+def test_a_check_that_falls_through_connects_once(server: Server, database: str) -> None:
+    """Not at head: the light stage hands its connection over; the database is waited for once."""
+    result = run(["check"], server.url_for(database))
+    assert result.returncode == 6
+    assert result.names().count("db.ready") == 1

@@ -7,12 +7,13 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
 from devtools.embedded_pg import EmbeddedPostgres, free_port
-from migrator.engine.lock import lock_key
+from migrator.core.lock import lock_key
 from tests.conftest import MIGRATOR, Result, assert_no_secret, clean_env, parse_events, run, wait_until
 from tests.support.dbutil import advisory_locks, query
 from tests.support.projects import Revision, recorded_chain, write_project
@@ -128,7 +129,7 @@ def test_password_with_special_characters_works(server: Server, database: str, w
 def test_wrong_password_fails_fast_without_leaking(server: Server, database: str, weird_role: str) -> None:
     """Authentication failure: exit 3 at once (no retries), the password nowhere in the output."""
     wrong = "Wr0ng@pa:ss/%25#?\\$"
-    url = weird_role.replace(weird_role.split(":")[2].split("@")[0], wrong.replace("@", "%40").replace("/", "%2F"))
+    url = weird_role.replace(weird_role.split(":")[2].split("@")[0], quote(wrong, safe=""))
     result = run(["upgrade", "--log-level", "debug"], url)
     assert result.returncode == 3
     assert "password authentication failed" in result.event("run.failed")["error"]
@@ -247,10 +248,11 @@ def test_lock_held_elsewhere_times_out_with_exit_4(server: Server, database: str
     assert table_names(server, database) == set()
 
 
-def _waiting_in_server(server: Server, database: str) -> bool:
+def _waiting_without_a_transaction(server: Server, database: str) -> bool:
+    """The waiter's session is idle with no transaction and no snapshot (it LISTENs for the unlock)."""
     sql = (
         "select count(*) from pg_stat_activity where application_name = 'migrator' "
-        "and wait_event_type = 'Lock' and wait_event = 'advisory'"
+        "and state = 'idle' and xact_start is null and backend_xmin is null"
     )
     return query(server, database, sql)[0][0] == 1
 
@@ -259,7 +261,8 @@ def _waiting_in_server(server: Server, database: str) -> bool:
 def test_waiter_waits_in_the_server_and_migrates_when_the_holder_lets_go(
     server: Server, database: str, tmp_path: Path, fast_path: str
 ) -> None:
-    """A runner finding the lock held waits in PostgreSQL, not by polling, and migrates once it is free."""
+    """A runner finding the lock held waits holding no transaction, and migrates once it is free
+    (here the holder lets go without announcing it, as a crashed one would: the waiter's retry finds out)."""
     write_project(tmp_path, recorded_chain(2))
     engine = server.engine(database)
     with engine.connect() as blocker:
@@ -268,8 +271,8 @@ def test_waiter_waits_in_the_server_and_migrates_when_the_holder_lets_go(
         url = server.url_for(database)
         job = Background(["upgrade"], url, tmp_path, tmp_path / "log", MIGRATOR_FAST_PATH=fast_path)
         wait_until(lambda: job.logged('"lock.waiting"'), what="the runner to find the lock held")
-        # try-lock polling never shows this wait: the runner is blocked inside PostgreSQL
-        wait_until(lambda: _waiting_in_server(server, database), what="the runner to block on the advisory lock")
+        # no snapshot held: a CREATE INDEX CONCURRENTLY of the holder would not wait for this session
+        wait_until(lambda: _waiting_without_a_transaction(server, database), what="the waiter to sit idle")
         blocker.execute(sa.text("select pg_advisory_unlock(:k)"), {"k": key})
         result = job.result(timeout=60)
     engine.dispose()
@@ -327,13 +330,13 @@ def test_check_wait_for_head_gives_up_with_6(server: Server, database: str) -> N
 def test_signal_while_waiting_for_the_lock_exits_at_once(
     server: Server, database: str, tmp_path: Path, fast_path: str
 ) -> None:
-    """SIGTERM while blocked on the lock inside PostgreSQL: the wait is cancelled, exit 143 at once."""
+    """SIGTERM while waiting for the lock: the wait ends, exit 143 at once."""
     engine = server.engine(database)
     with engine.connect() as blocker:
         blocker.execute(sa.text("select pg_advisory_lock(:k)"), {"k": lock_key("alembic_version", None)})
         url = server.url_for(database)
         job = Background(["upgrade"], url, Path(__file__).parents[2], tmp_path / "log", MIGRATOR_FAST_PATH=fast_path)
-        wait_until(lambda: _waiting_in_server(server, database), what="the runner to block on the advisory lock")
+        wait_until(lambda: _waiting_without_a_transaction(server, database), what="the waiter to sit idle")
         job.proc.send_signal(signal.SIGTERM)
         result = job.result(timeout=30)
     engine.dispose()

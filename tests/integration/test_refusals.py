@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from src.database import Base
-from tests.conftest import MIGRATOR, clean_env, run
+from tests.conftest import MIGRATOR, clean_env, parse_events, run, start
 from tests.support.dbutil import copy_app, execute
 from tests.support.dbutil import tables as public_tables
 from tests.support.projects import Revision, write_project
@@ -138,3 +138,14 @@ def test_create_writes_revisions(server: Server, database: str, tmp_path: Path) 
     assert auto.returncode == 0, auto.stderr
     body = Path(auto.event("revision.created")["path"]).read_text()
     assert "op.add_column" not in body and "op.create_table" not in body
+
+
+def test_a_reader_that_closes_stdout_early_does_not_change_the_exit_code(server: Server, database: str) -> None:
+    """`migrator check | head -0` with pending revisions: still 6, and no crash in the logs."""
+    proc = start(["check"], server.url_for(database))
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before migrator writes its pending lines
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 6, stderr
+    assert [e["event"] for e in parse_events(stderr)][-1] == "run.failed"
+    assert "Traceback" not in stderr

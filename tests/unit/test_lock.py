@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.engine.lock import is_lock_ours, key_parts, lock_key
+from migrator.core.lock import is_lock_ours, key_parts, lock_key
 
 
 def test_lock_key_is_stable_across_releases() -> None:

@@ -1,0 +1,168 @@
+"""THE connection to PostgreSQL: psycopg2 alone, retried until the database answers.
+
+Every command opens its one connection here; the engine adopts it when there is work.
+The retry loop is written out rather than built on tenacity: importing tenacity costs
+~25 ms (it pulls in asyncio), a tenth of a no-op run, and the policy is a dozen lines:
+retry only what may pass, stop at a deadline or a signal, back off exponentially with
+jitter and a low cap (a database that just became ready is noticed within ~50 ms),
+re-raise as DatabaseUnavailable naming the last error.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from migrator.core.errors import DatabaseUnavailable
+from migrator.core.events import Emitter
+from migrator.core.signals import Stop
+from migrator.core.urls import DatabaseUrl
+
+T = TypeVar("T")
+APPLICATION_NAME = "migrator"
+CLIENT_CHECK_INTERVAL_MS = 1000
+SUMMARY_EVERY = 5.0
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}
+# libpq messages of errors that retrying cannot fix.
+_PERMANENT_MARKERS = (
+    "password authentication failed",
+    "authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "invalid dsn",
+    "invalid connection option",
+    "invalid integer value",
+    "invalid sslmode",
+    "permission denied",
+    "no password supplied",
+    "server does not support ssl",
+)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential from ``first``, capped at ``cap``, plus up to ``jitter`` at random."""
+
+    first: float = 0.02
+    cap: float = 0.05
+    jitter: float = 0.01
+
+    def delay(self, attempt: int, unit_random: float) -> float:
+        return float(min(self.first * 2 ** (attempt - 1), self.cap) + unit_random * self.jitter)
+
+
+def is_permanent(message: str) -> bool:
+    """A connection error that retrying cannot fix (bad password, unknown database, ...)."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in _PERMANENT_MARKERS)
+
+
+def message_of(exc: BaseException) -> str:
+    """The driver's message on one line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return " ".join(lines) if lines else type(exc).__name__
+
+
+def driver() -> Any:
+    """psycopg2, without loading Python's ``ssl`` module on the way (a tenth of a no-op run).
+
+    psycopg2 imports ``ssl`` only to install OpenSSL 1.0's locking callbacks and, when it
+    cannot, leaves locking to libpq (psycopgmodule.c, libcrypto_threads_init). OpenSSL 1.1
+    and later, which Python 3.11 and every psycopg2-binary wheel use, lock by themselves.
+    """
+    if "psycopg2" not in sys.modules and "ssl" not in sys.modules:
+        sys.modules["ssl"] = None  # type: ignore[assignment]  # makes `import ssl` fail at once
+        try:
+            import psycopg2  # type: ignore[import-untyped]
+        finally:
+            del sys.modules["ssl"]
+    import psycopg2
+
+    return psycopg2
+
+
+def connect(url: DatabaseUrl, timeout: float, stop: Stop, emitter: Emitter) -> Any:
+    """An autocommit psycopg2 connection once the database answers; DatabaseUnavailable otherwise."""
+    psycopg2 = driver()
+    params = {**KEEPALIVES, **url.libpq_params()}
+    params.setdefault("application_name", APPLICATION_NAME)
+
+    def once(remaining: float) -> Any:
+        # libpq counts connect_timeout in whole seconds and treats 1 as 2.
+        conn = psycopg2.connect(connect_timeout=max(2, min(10, int(remaining) + 1)), **params)
+        conn.autocommit = True
+        return conn
+
+    conn = retry(once, psycopg2.OperationalError, timeout, stop, emitter, url.display())
+    _watch_client(conn)
+    return conn
+
+
+def retry(
+    attempt: Callable[[float], T],
+    retry_on: type[BaseException],
+    timeout: float,
+    stop: Stop,
+    emitter: Emitter,
+    target: str,
+    backoff: Backoff = Backoff(),
+    clock: Callable[[], float] = time.monotonic,
+    unit_random: Callable[[], float] = random.random,
+    sleep: Callable[[float], None] | None = None,
+) -> T:
+    """Call ``attempt(remaining_seconds)`` until it succeeds, the deadline passes or a signal comes."""
+    started = clock()
+    deadline = started + timeout
+    attempts, next_summary = 0, started
+    while True:
+        attempts += 1
+        stop.raise_if_stopped()
+        try:
+            result = attempt(max(0.0, deadline - clock()))
+        except retry_on as exc:
+            message = message_of(exc)
+            if is_permanent(message):
+                raise DatabaseUnavailable(
+                    f"cannot connect to {target}: {message}",
+                    hint="retrying cannot fix this: check the user, password and database name in the URL",
+                ) from None
+            now = clock()
+            if timeout <= 0 or now >= deadline:
+                raise DatabaseUnavailable(
+                    f"database {target} not reachable within {timeout:g}s ({attempts} attempts): {message}",
+                    hint="check that the server is up and reachable, or raise --wait-timeout",
+                ) from None
+            delay = min(backoff.delay(attempts, unit_random()), max(0.0, deadline - now))
+            emitter.emit("db.waiting", level="debug", attempt=attempts, delay_ms=round(delay * 1000), error=message)
+            if now >= next_summary:
+                emitter.emit("db.waiting", attempt=attempts, waited_s=round(now - started, 1), error=message)
+                next_summary = now + SUMMARY_EVERY
+            (sleep or stop.sleep)(delay)
+            continue
+        emitter.emit("db.ready", attempts=attempts, waited_ms=round((clock() - started) * 1000))
+        return result
+
+
+def _watch_client(conn: Any) -> None:
+    """Ask the server to notice a vanished client during a long statement (PostgreSQL 14+).
+
+    Without it, a runner killed with -9 in the middle of a long statement leaves its
+    backend (and so the migration lock and transaction) alive until the statement ends.
+    """
+    psycopg2 = driver()
+    interval = f"{CLIENT_CHECK_INTERVAL_MS}ms"
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("select set_config('client_connection_check_interval', %s, false)", (interval,))
+    except psycopg2.Error:  # older servers do not have the setting; nothing to do there
+        pass
+
+
+def backend_pid(conn: Any) -> int:
+    with conn.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        return int(cursor.fetchone()[0])

@@ -1,0 +1,39 @@
+"""The run's one database connection, opened by the core at most once and handed to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from migrator.core import pg, urls
+from migrator.core.events import Emitter
+from migrator.core.settings import Settings
+from migrator.core.signals import Stop
+
+
+@dataclass
+class Session:
+    """What every stage of a run shares: settings, the stop signal, the emitter, the connection.
+
+    ``connection`` is a psycopg2 connection once something needed the database;
+    ``locked_by`` is the backend pid that took the migration lock on it, if it did.
+    """
+
+    settings: Settings
+    stop: Stop
+    emitter: Emitter
+    connection: Any = None
+    locked_by: int | None = None
+
+    def connect(self) -> Any:
+        """The open connection, opened now (waiting for the database) if there is none yet."""
+        if self.connection is None or self.connection.closed:
+            url = urls.parse(self.settings.database_url)
+            self.connection = pg.connect(url, self.settings.wait_timeout, self.stop, self.emitter)
+            self.locked_by = None
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None and not self.connection.closed:
+            self.connection.close()
+        self.connection, self.locked_by = None, None

@@ -1,0 +1,141 @@
+"""The one wait loop (core/pg.py): what it retries, when it stops, what it says; time is injected."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from migrator.core.errors import DatabaseUnavailable, ExitCode, Interrupted
+from migrator.core.events import Emitter
+from migrator.core.pg import Backoff, is_permanent, retry
+from migrator.core.signals import Stop
+
+REFUSED = 'connection to server at "127.0.0.1", port 1 failed: Connection refused'
+AUTH_FAILED = 'FATAL:  password authentication failed for user "x"'
+
+
+class Refused(Exception):
+    """Stands in for psycopg2.OperationalError."""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def attempts_failing(*errors: str) -> tuple[list[float], object]:
+    calls: list[float] = []
+    queue = list(errors)
+
+    def attempt(remaining: float) -> str:
+        calls.append(remaining)
+        if queue:
+            raise Refused(queue.pop(0))
+        return "connection"
+
+    return calls, attempt
+
+
+def run(attempt: object, timeout: float, stream: io.StringIO, clock: Clock, stop: Stop | None = None) -> str:
+    return retry(
+        attempt,  # type: ignore[arg-type]
+        Refused,
+        timeout,
+        stop or Stop(),
+        Emitter("json", "debug", stream),
+        "postgresql://u:***@db/app",
+        clock=clock,
+        unit_random=lambda: 0.5,
+        sleep=clock.sleep,
+    )
+
+
+def events(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_transient_errors_are_retried_until_the_database_answers() -> None:
+    """Refused twice, then connected: three attempts, two short sleeps, db.ready says so."""
+    clock, stream = Clock(), io.StringIO()
+    calls, attempt = attempts_failing(REFUSED, REFUSED)
+    assert run(attempt, 60, stream, clock) == "connection"
+    assert len(calls) == 3
+    assert clock.slept == [pytest.approx(0.025), pytest.approx(0.045)]
+    ready = [e for e in events(stream) if e["event"] == "db.ready"]
+    assert ready[0]["attempts"] == 3
+
+
+def test_an_error_retrying_cannot_fix_fails_at_once() -> None:
+    """A wrong password is exit 3 after one attempt, with a hint that says not to wait."""
+    calls, attempt = attempts_failing(AUTH_FAILED)
+    with pytest.raises(DatabaseUnavailable) as raised:
+        run(attempt, 60, io.StringIO(), Clock())
+    assert len(calls) == 1
+    assert raised.value.exit_code == ExitCode.DATABASE_UNAVAILABLE
+    assert "retrying cannot fix this" in (raised.value.hint or "")
+
+
+def test_the_deadline_ends_the_wait_naming_the_attempts_and_the_last_error() -> None:
+    """Past the wait timeout: DatabaseUnavailable with the count and libpq's message."""
+    clock = Clock()
+    _, attempt = attempts_failing(*([REFUSED] * 1000))
+    with pytest.raises(DatabaseUnavailable) as raised:
+        run(attempt, 1.0, io.StringIO(), clock)
+    assert raised.value.message.startswith("database postgresql://u:***@db/app not reachable within 1s (")
+    assert raised.value.message.endswith(f"attempts): {REFUSED}")
+    assert clock.now == pytest.approx(101.0)
+
+
+def test_a_zero_timeout_means_one_attempt() -> None:
+    """--wait-timeout 0: try once, never sleep."""
+    clock = Clock()
+    calls, attempt = attempts_failing(REFUSED)
+    with pytest.raises(DatabaseUnavailable):
+        run(attempt, 0, io.StringIO(), clock)
+    assert (len(calls), clock.slept) == (1, [])
+
+
+def test_a_signal_ends_the_wait() -> None:
+    """SIGTERM while waiting: Interrupted (143), no further attempt."""
+    stop = Stop()
+    stop.trigger(ExitCode.TERMINATED)
+    calls, attempt = attempts_failing(REFUSED)
+    with pytest.raises(Interrupted) as raised:
+        run(attempt, 60, io.StringIO(), Clock(), stop)
+    assert (raised.value.exit_code, calls) == (ExitCode.TERMINATED, [])
+
+
+def test_backoff_doubles_from_20ms_and_stops_at_50ms_plus_jitter() -> None:
+    """Cheap retries against a refusing server; readiness noticed within ~60 ms."""
+    backoff = Backoff()
+    assert [round(backoff.delay(n, 0.0), 3) for n in (1, 2, 3, 4)] == [0.02, 0.04, 0.05, 0.05]
+    assert backoff.delay(9, 1.0) == pytest.approx(0.06)
+
+
+@pytest.mark.parametrize(
+    ("message", "permanent"),
+    [
+        (REFUSED, False),
+        ("FATAL:  the database system is starting up", False),
+        ("FATAL:  sorry, too many clients already", False),
+        ('could not translate host name "db" to address: Temporary failure in name resolution', False),
+        (AUTH_FAILED, True),
+        ('FATAL:  database "x" does not exist', True),
+        ('FATAL:  no pg_hba.conf entry for host "10.0.0.9", user "x", database "x", no encryption', True),
+        ("fe_sendauth: no password supplied", True),
+        ('invalid sslmode value: "sometimes"', True),
+    ],
+)
+def test_which_connection_errors_are_permanent(message: str, permanent: bool) -> None:
+    """Errors that come back the same on every attempt are not retried."""
+    assert is_permanent(message) is permanent
