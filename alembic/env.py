@@ -8,6 +8,7 @@ caller add ``context.configure`` options (migrator passes its per-migration
 hook and the transaction mode); bare ``alembic`` passes none.
 """
 
+import os
 from logging.config import fileConfig
 
 from alembic import context
@@ -26,7 +27,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
@@ -50,9 +51,22 @@ def run_migrations_online() -> None:
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
+        url=_url(),
     )
     with connectable.connect() as connection:
         _run_on(connection)
+
+
+def _url() -> str:
+    """sqlalchemy.url when set (migrator sets it), else DATABASE_URL / DATABASE_URL_FILE with the
+    same rules as migrator, so plain `alembic upgrade head` works from the same environment."""
+    configured = config.get_main_option("sqlalchemy.url")
+    if configured:
+        return configured
+    from migrator.core.settings import database_url_from
+    from migrator.engine.db import normalise_url
+
+    return normalise_url(database_url_from(os.environ)).render_as_string(hide_password=False)
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

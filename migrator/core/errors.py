@@ -15,13 +15,14 @@ class ExitCode(IntEnum):
     NOT_AT_HEAD = 6
     MODEL_DRIFT = 7
     LINT_FAILED = 8
+    INTERNAL = 70
     INTERRUPTED = 130
     TERMINATED = 143
 
 
 EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.OK: "success (also: nothing to do)",
-    ExitCode.MIGRATION_FAILED: "a migration failed; its transaction was rolled back",
+    ExitCode.MIGRATION_FAILED: "a migration failed; the hint says what was committed before it",
     ExitCode.USAGE: "usage or configuration error (bad flag, no or malformed URL, "
     "missing alembic.ini, session lock not held behind a pooler)",
     ExitCode.DATABASE_UNAVAILABLE: "database unavailable within the wait timeout, "
@@ -31,6 +32,7 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.NOT_AT_HEAD: "check: the database is not at head",
     ExitCode.MODEL_DRIFT: "verify: the models differ from what the migrations build",
     ExitCode.LINT_FAILED: "lint: a rule fired on a migration's SQL",
+    ExitCode.INTERNAL: "internal error in migrator outside any migration (a bug: run.crashed has the traceback)",
     ExitCode.INTERRUPTED: "interrupted by SIGINT (rolled back)",
     ExitCode.TERMINATED: "terminated by SIGTERM (rolled back)",
 }

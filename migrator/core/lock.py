@@ -52,6 +52,11 @@ def lock_key(version_table: str, schema: str | None) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def key_for(configured: int | None, version_table: str, schema: str | None) -> int:
+    """MIGRATOR_LOCK_KEY when set, else the key derived from the version table."""
+    return configured if configured is not None else lock_key(version_table, schema)
+
+
 def key_parts(key: int) -> tuple[int, int]:
     """How pg_locks shows a bigint key: (classid, objid), the high and low 32 bits."""
     unsigned = key & 0xFFFFFFFFFFFFFFFF

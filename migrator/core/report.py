@@ -18,6 +18,7 @@ class RunRecord:
     from_revision: str | None = None
     to_revision: str | None = None
     applied: list[dict[str, Any]] = field(default_factory=list)
+    failed_revision: str | None = None
 
     def summary(self, exit_code: int, error: str | None) -> dict[str, Any]:
         status = "ok" if exit_code == 0 else "interrupted" if exit_code in (130, 143) else "failed"
@@ -30,6 +31,8 @@ class RunRecord:
             "applied": self.applied,
             "run_id": self.run_id,
         }
+        if self.failed_revision:
+            result["failed_revision"] = self.failed_revision
         if error:
             result["error"] = error
         return result

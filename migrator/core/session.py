@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.core import pg, urls
@@ -24,6 +25,7 @@ class Session:
     emitter: Emitter
     connection: Any = None
     locked_by: int | None = None
+    started: float = field(default_factory=time.monotonic)  # run.finished's duration counts from here
 
     def connect(self) -> Any:
         """The open connection, opened now (waiting for the database) if there is none yet."""

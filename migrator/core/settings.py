@@ -98,6 +98,11 @@ def _pick(flag: str | None, environ: Mapping[str, str], name: str) -> str | None
     return value if value else None
 
 
+def database_url_from(environ: Mapping[str, str]) -> str | None:
+    """DATABASE_URL or DATABASE_URL_FILE, validated: for env.py when plain `alembic` runs."""
+    return _database_url(None, environ)
+
+
 def _database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
     """The URL from the flag, DATABASE_URL or DATABASE_URL_FILE, validated at once (core/urls.py)."""
     url = _read_database_url(flag, environ)

@@ -1,44 +1,81 @@
-"""Thin wrappers over alembic.command and the two state readers (files, database)."""
+"""Alembic driven as a library: one short function per verb, the env.py hook, ONE error translator.
+
+Any env.py works: while a verb runs, Alembic's commands build our ``EnvironmentContext``
+subclass, whose ``configure()`` places the run's locked connection and migrator's options
+into whatever env.py passes (Alembic's generic and pyproject templates build an engine of
+their own from ``sqlalchemy.url``; the cookbook's recipe reads
+``config.attributes["connection"]``). The migrations therefore always run on the connection
+that holds the lock, with migrator's session settings, and ``--transaction-per-migration``
+and the per-migration events hold whatever env.py does. env.py's ``fileConfig()`` is made a
+no-op, so its logging set-up never puts a plain-text line into the JSON stream. And the
+commands use the project's already loaded ``ScriptDirectory``: each revision file is
+executed once per run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import configparser
+import inspect
+import logging.config
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
-from migrator.core import scriptfiles
+from migrator.core import checksums, scripts, state
 from migrator.core.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
 from migrator.core.revisions import DatabaseState, ScriptState
 from migrator.core.signals import Stop
+from migrator.engine import logs
 from migrator.engine.db import error_text
-from migrator.engine.progress import Progress
 
 DEFAULT_VERSION_TABLE = "alembic_version"
+# migrator's own bookkeeping: never an application table.
+OWN_TABLES = frozenset({checksums.HISTORY_TABLE, state.STATE_TABLE})
+OnVersionApply = Callable[..., None]
 
 
 def make_config(config_path: Path, url: URL | None, stdout: TextIO) -> Config:
-    """Alembic's Config with our URL in it; env.py is told to leave logging alone."""
+    """Alembic's Config with our URL in it; an unreadable file is a usage error (2) in one line."""
     if not config_path.is_file():
         raise ConfigError(
             f"Alembic config {config_path} not found",
             hint="run from the project root or pass -c/--config (env ALEMBIC_CONFIG)",
         )
-    cfg = Config(str(config_path), stdout=stdout)
+    cfg = _config(config_path, stdout)
+    try:
+        _ = cfg.file_config  # parsed here, not somewhere deep inside a command
+        cfg.get_main_option("script_location")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read {config_path}: {scripts.describe_config_error(exc)}", hint=f"fix the syntax of {config_path}"
+        ) from None
     cfg.attributes["configure_logger"] = False
     if url is not None:
         # configparser interpolation: a literal % must be doubled.
         cfg.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
+
+
+def _config(config_path: Path, stdout: TextIO) -> Config:
+    """As the alembic CLI builds it: with pyproject.toml's [tool.alembic] (Alembic 1.16+) beside the ini."""
+    pyproject = config_path.resolve().parent / "pyproject.toml"
+    if pyproject.is_file() and "toml_file" in inspect.signature(Config).parameters:
+        return Config(str(config_path), stdout=stdout, toml_file=str(pyproject))
+    return Config(str(config_path), stdout=stdout)
 
 
 def version_table(cfg: Config) -> tuple[str, str | None]:
@@ -58,51 +95,26 @@ def load_script(cfg: Config) -> ScriptDirectory:
 
 
 def script_state(script: ScriptDirectory) -> ScriptState:
-    """Heads and known revisions: read statically from plain files when possible, so the
-    files are executed only once, by the Alembic command itself; else Alembic's loader."""
-    graph = _static_graph(script)
-    found = scriptfiles.heads(graph) if graph is not None else None
-    if graph is not None and found is not None:
-        return ScriptState(heads=found, known=frozenset(graph))
-    with translated_revision_errors():
-        try:
-            known = frozenset(s.revision for s in script.walk_revisions())
-        except (SyntaxError, ImportError, AttributeError) as exc:
-            raise ConfigError(
-                f"cannot load the migration scripts: {type(exc).__name__}: {exc}",
-                hint="fix the revision file named above",
-            ) from exc
+    """Heads and known revisions, from Alembic's own loader (each file executed once per run)."""
+    with translated_revision_errors(script):
+        known = frozenset(s.revision for s in script.walk_revisions())
         return ScriptState(heads=tuple(script.get_heads()), known=known)
 
 
-def _scan(script: ScriptDirectory) -> tuple[scriptfiles.Graph, dict[str, Path]] | None:
-    if script.version_locations or script.recursive_version_locations or script.sourceless:
-        return None
-    return scriptfiles.scan(Path(script.dir) / "versions")  # remembered while the files do not change
-
-
-def _static_graph(script: ScriptDirectory) -> scriptfiles.Graph | None:
-    found = _scan(script)
-    return found[0] if found is not None else None
-
-
 def revision_files(script: ScriptDirectory) -> dict[str, Path]:
-    """Each revision's file: from the static scan when possible, else from Alembic's loader."""
-    found = _scan(script)
-    if found is not None:
-        return found[1]
-    with translated_revision_errors():
+    """Each revision's file."""
+    with translated_revision_errors(script):
         return {s.revision: Path(s.path) for s in script.walk_revisions()}
 
 
 def ancestors(script: ScriptDirectory, heads: tuple[str, ...]) -> list[str]:
     """Every revision at or below ``heads`` (Alembic's own walk), oldest first."""
-    with translated_revision_errors():
+    with translated_revision_errors(script):
         return [s.revision for s in reversed(list(script.iterate_revisions(heads, "base")))]
 
 
 def database_state(conn: Connection, table: str, schema: str | None) -> DatabaseState:
-    """Read the version table with Alembic's own reader, and list the other tables."""
+    """Read the version table with Alembic's own reader, and list the application's other tables."""
     tables = (
         conn.execute(
             text(
@@ -121,31 +133,125 @@ def database_state(conn: Connection, table: str, schema: str | None) -> Database
         context = MigrationContext.configure(conn, opts={"version_table": table, "version_table_schema": schema})
         current = tuple(context.get_current_heads())
     conn.commit()
-    return DatabaseState(has_version_table, current, tuple(t for t in tables if t != table))
+    others = tuple(t for t in tables if t != table and t not in OWN_TABLES)
+    return DatabaseState(has_version_table, current, others)
 
 
 def pending(script: ScriptDirectory, db: DatabaseState) -> list[tuple[str, str]]:
     """(revision, message) between the database and the heads, oldest first."""
-    with translated_revision_errors():
+    with translated_revision_errors(script):
         lower: Any = db.current if db.current else None
         steps = list(script.iterate_revisions("heads", lower))
     return [(s.revision, (s.doc or "").strip()) for s in reversed(steps) if s.revision not in db.current]
 
 
-def attach(cfg: Config, conn: Connection | None, progress: Progress | None, per_migration: bool) -> None:
-    cfg.attributes["connection"] = conn
-    options: dict[str, Any] = {"transaction_per_migration": per_migration}
-    if progress is not None:
-        options["on_version_apply"] = [progress.on_version_apply]
-    cfg.attributes["context_options"] = options
+@dataclass
+class Hooks:
+    """What migrator places into env.py's ``context.configure()``, and what env.py asked for."""
+
+    connection: Connection | None = None
+    per_migration: bool = False
+    on_version_apply: Sequence[OnVersionApply] = ()
+    version_table: tuple[str, str | None] | None = None  # what alembic.ini declares; env.py must agree
+    seen: dict[str, Any] = field(default_factory=dict)
 
 
-def upgrade(cfg: Config, target: str) -> None:
-    command.upgrade(cfg, target)
+def _environment(hooks: Hooks) -> Callable[..., EnvironmentContext]:
+    """Builds Alembic's EnvironmentContext for alembic.command, with ``configure`` wrapped per instance
+    (the ``alembic.context`` proxy calls the instance's method, so env.py reaches the wrapper)."""
+
+    def build(config: Config, script: ScriptDirectory, **kw: Any) -> EnvironmentContext:
+        environment = EnvironmentContext(config, script, **kw)
+        original = environment.configure
+
+        def configure(connection: Connection | None = None, **options: Any) -> None:
+            original(connection=_configured(hooks, environment, connection, options), **options)
+
+        environment.configure = configure  # type: ignore[method-assign, assignment]
+        return environment
+
+    return build
 
 
-def downgrade(cfg: Config, target: str) -> None:
-    command.downgrade(cfg, target)
+def _configured(
+    hooks: Hooks, environment: EnvironmentContext, connection: Connection | None, kw: dict[str, Any]
+) -> Connection | None:
+    """Place migrator's connection and options into env.py's configure() arguments (``kw`` in place)."""
+    hooks.seen["env_connection"] = connection
+    if hooks.connection is not None and not environment.is_offline_mode():
+        connection = hooks.connection
+    kw["transaction_per_migration"] = hooks.per_migration
+    theirs = kw.get("on_version_apply") or ()
+    kw["on_version_apply"] = (*((theirs,) if callable(theirs) else tuple(theirs)), *hooks.on_version_apply)
+    kw["include_name"] = _without_own_tables(kw.get("include_name"))
+    asked = (kw.get("version_table") or DEFAULT_VERSION_TABLE, kw.get("version_table_schema") or None)
+    if hooks.version_table is not None and asked != hooks.version_table:
+        raise ConfigError(
+            f"env.py uses the version table {_qualified(asked)}, "
+            f"alembic.ini declares {_qualified(hooks.version_table)}",
+            hint=f"declare it in alembic.ini's [alembic] section (version_table = {asked[0]}"
+            + (f", version_table_schema = {asked[1]}" if asked[1] else "")
+            + "): migrator reads that table and derives its lock from it",
+        )
+    return connection
+
+
+def _without_own_tables(theirs: Callable[..., bool] | None) -> Callable[..., bool]:
+    """Autogenerate never proposes to drop migrator's bookkeeping tables, whatever env.py filters."""
+
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        if type_ == "table" and name in OWN_TABLES:
+            return False
+        return theirs(name, type_, parent_names) if theirs is not None else True
+
+    return include_name
+
+
+def _qualified(table: tuple[str, str | None]) -> str:
+    return f"{table[1]}.{table[0]}" if table[1] else table[0]
+
+
+class _LoadedScripts:
+    """Stands in for ScriptDirectory inside alembic.command: the project's, already loaded."""
+
+    def __init__(self, script: ScriptDirectory) -> None:
+        self.script = script
+
+    def from_config(self, _config: Config) -> ScriptDirectory:
+        return self.script
+
+
+def _skipped_file_config(*_args: Any, **_kwargs: Any) -> None:
+    logs.get().debug("env.file_config_skipped", reason="migrator configures logging itself")
+
+
+@contextmanager
+def driving(cfg: Config, script: ScriptDirectory, hooks: Hooks) -> Iterator[None]:
+    """While the block runs, alembic.command uses our environment class and the loaded scripts."""
+    cfg.attributes["connection"] = hooks.connection  # the cookbook recipe's way, for env.py files that read it
+    replacements: dict[str, Any] = {
+        "EnvironmentContext": _environment(hooks),
+        "ScriptDirectory": _LoadedScripts(script),
+    }
+    saved = {name: getattr(command, name) for name in replacements}
+    saved_file_config = logging.config.fileConfig
+    for name, value in replacements.items():
+        setattr(command, name, value)
+    logging.config.fileConfig = _skipped_file_config
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(command, name, value)
+        logging.config.fileConfig = saved_file_config
+
+
+def upgrade(cfg: Config, target: str, sql: bool = False) -> None:
+    command.upgrade(cfg, target, sql=sql)
+
+
+def downgrade(cfg: Config, target: str, sql: bool = False) -> None:
+    command.downgrade(cfg, target, sql=sql)
 
 
 def stamp(cfg: Config, target: str) -> None:
@@ -156,14 +262,16 @@ def current(cfg: Config, verbose: bool) -> None:
     command.current(cfg, verbose=verbose)
 
 
-def history(cfg: Config, rev_range: str | None, verbose: bool) -> None:
-    command.history(
-        cfg, rev_range=rev_range, verbose=verbose, indicate_current=cfg.attributes.get("connection") is not None
-    )
+def history(cfg: Config, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
+    command.history(cfg, rev_range=rev_range, verbose=verbose, indicate_current=indicate_current)
 
 
 def heads(cfg: Config, verbose: bool) -> None:
     command.heads(cfg, verbose=verbose)
+
+
+def check(cfg: Config) -> None:
+    command.check(cfg)
 
 
 def create(cfg: Config, message: str, autogenerate: bool) -> list[str]:
@@ -173,41 +281,94 @@ def create(cfg: Config, message: str, autogenerate: bool) -> list[str]:
     return [s.path for s in scripts if s is not None]
 
 
-@contextmanager
-def translated_revision_errors() -> Iterator[None]:
-    try:
-        yield
-    except CommandError as exc:
-        raise RevisionStateError(str(exc), hint="check the revision id with `migrator history`") from exc
+def merge(cfg: Config, revisions: list[str], message: str) -> list[str]:
+    """Write a merge revision of ``revisions`` (default: every head); returns the path written."""
+    written = command.merge(cfg, revisions or ["heads"], message=message)
+    return [written.path] if written is not None else []
+
+
+def failing_file(exc: BaseException, script: ScriptDirectory | None) -> str | None:
+    """The revision (or env.py) file an exception came from: its last frame under the scripts' directories."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return exc.filename
+    roots = [str(Path(script.dir).resolve())] if script is not None else []
+    if script is not None:
+        roots += [str(Path(p).resolve()) for p in script._version_locations]
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if any(str(Path(frame.filename).resolve()).startswith(root) for root in roots):
+            found = frame.filename
+    return found
 
 
 @contextmanager
-def translated_migration_errors(stop: Stop, at: str) -> Iterator[None]:
-    """Errors raised while Alembic runs: revision problems (5), lost connection (3), the rest (1)."""
+def translated_revision_errors(script: ScriptDirectory | None = None) -> Iterator[None]:
+    """Revision problems (5) and revision files that cannot be loaded (2, naming the file)."""
     try:
         yield
     except MigratorError:
         raise
-    except CommandError as exc:
+    except (CommandError, RevisionError) as exc:
+        raise RevisionStateError(str(exc), hint="check the revision id with `migrator history`") from exc
+    except (SyntaxError, ImportError, AttributeError, NameError) as exc:
+        raise _unloadable(exc, script) from exc
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"cannot write the revision: {exc.strerror}: {exc.filename}",
+            hint="the script directory needs Alembic's script.py.mako template (`alembic init` writes one)",
+        ) from exc
+
+
+def _unloadable(exc: BaseException, script: ScriptDirectory | None) -> ConfigError:
+    where = failing_file(exc, script)
+    return ConfigError(
+        f"cannot load the migration scripts: {where or 'a revision file'}: {type(exc).__name__}: {exc}",
+        hint=f"fix {where}" if where else "fix the revision file named in the error",
+    )
+
+
+@contextmanager
+def translated_migration_errors(
+    stop: Stop,
+    at: Callable[[], str],
+    script: ScriptDirectory | None = None,
+    running: Callable[[], str | None] = lambda: None,
+) -> Iterator[None]:
+    """Errors raised while Alembic runs: revision problems (5), lost connection (3), the rest (1).
+
+    ``at`` reads the database's state again when called: a hint never assumes a rollback;
+    ``running`` names the revision that failed.
+    """
+    try:
+        yield
+    except MigratorError:
+        raise
+    except (CommandError, RevisionError) as exc:
         stop.raise_if_stopped()
         raise RevisionStateError(str(exc), hint="check the revision id with `migrator history`") from exc
     except SyntaxError as exc:  # raised while Alembic loads the files, before any migration runs
-        raise ConfigError(
-            f"cannot load the migration scripts: SyntaxError: {exc}", hint="fix the revision file named above"
-        ) from exc
+        raise _unloadable(exc, script) from exc
     except DBAPIError as exc:
         if stop.stopped:
             raise stop.interrupted() from exc
         if exc.connection_invalidated:
             raise DatabaseUnavailable(
                 f"lost the database connection during the migration: {error_text(exc)}",
-                hint=f"nothing was committed; the database is still at {at}; run again once it is back",
+                hint=f"{at()}; run again once it is back",
             ) from exc
-        raise MigrationFailed(
-            f"migration failed: {error_text(exc)}", hint=f"rolled back; the database is still at {at}"
+        raise MigrationFailed(f"{_migration(running())} failed: {error_text(exc)}", hint=at()) from exc
+    except InvalidRequestError as exc:
+        if "async" not in str(exc):
+            raise MigrationFailed(f"{_migration(running())} failed: {type(exc).__name__}: {exc}", hint=at()) from exc
+        raise ConfigError(
+            f"env.py drives an asyncio engine, which migrator cannot hand its connection to: {exc}",
+            hint="migrator runs the migrations on its own locked psycopg2 connection: use a synchronous env.py "
+            "(Alembic's generic template) for the migrations",
         ) from exc
     except Exception as exc:
         stop.raise_if_stopped()
-        raise MigrationFailed(
-            f"migration failed: {type(exc).__name__}: {exc}", hint=f"rolled back; the database is still at {at}"
-        ) from exc
+        raise MigrationFailed(f"{_migration(running())} failed: {type(exc).__name__}: {exc}", hint=at()) from exc
+
+
+def _migration(revision: str | None) -> str:
+    return f"migration {revision}" if revision else "migration"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine
@@ -10,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from migrator.core import pg, urls
+from migrator.core.errors import DatabaseUnavailable
 
 _DRIVER = "postgresql+psycopg2"
 
@@ -59,3 +62,25 @@ def error_text(exc: BaseException) -> str:
     """The driver's own message, first line, without SQLAlchemy's boilerplate."""
     original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     return pg.message_of(original)
+
+
+@contextmanager
+def translated_connection_errors() -> Iterator[None]:
+    """A connection lost outside a migration (before, between or after): exit 3, never a crash."""
+    psycopg2 = pg.driver()
+    try:
+        yield
+    except DBAPIError as exc:
+        if not (
+            exc.connection_invalidated or isinstance(exc.orig, (psycopg2.OperationalError, psycopg2.InterfaceError))
+        ):
+            raise
+        raise DatabaseUnavailable(
+            f"lost the database connection: {error_text(exc)}",
+            hint="nothing more was done; check the state with `migrator current` and run again once it is back",
+        ) from exc
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        raise DatabaseUnavailable(
+            f"lost the database connection: {pg.message_of(exc)}",
+            hint="nothing more was done; check the state with `migrator current` and run again once it is back",
+        ) from exc

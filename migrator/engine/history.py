@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from migrator import __version__
 from migrator.core import checksums
+from migrator.core.state import STATE_TABLE
 
 TABLE = checksums.HISTORY_TABLE
 
@@ -118,3 +119,59 @@ def print_applied(conn: Connection, schema: str | None, stdout: TextIO) -> None:
             f"{started}\t{r.direction}\t{r.revision}\t{duration}\t{'ok' if r.success else 'FAILED'}\t{digest}\t"
             f"{r.run_id}\t{r.db_user}\t{r.host}\t{r.migrator_version}\n"
         )
+
+
+def committed_in_run(conn: Connection, schema: str | None, run_id: str) -> list[str]:
+    """Revisions this run applied or reverted and committed (their rows share the version change's transaction)."""
+    if not exists(conn, schema):
+        return []
+    rows = conn.execute(
+        text(
+            f"select revision from {_name(schema)} where run_id = :run_id and success "
+            "and direction in ('upgrade', 'downgrade') order by id"
+        ),
+        {"run_id": run_id},
+    ).all()
+    return [r.revision for r in rows]
+
+
+def record_head(
+    conn: Connection,
+    schema: str | None,
+    version_table: str,
+    fingerprint: str,
+    heads: tuple[str, ...],
+    head_rows: tuple[str, ...],
+    run_id: str,
+) -> None:
+    """What the light stage compares with (core/state.py): these files, these rows, at head."""
+    name = f'"{schema}".{STATE_TABLE}' if schema else STATE_TABLE
+    conn.execute(
+        text(
+            f"""
+            create table if not exists {name} (
+                version_table text primary key,
+                fingerprint text not null,
+                heads text[] not null,
+                head_rows text[] not null,
+                run_id text not null,
+                recorded_at timestamptz not null default now()
+            )
+            """
+        )
+    )
+    conn.execute(
+        text(
+            f"insert into {name} (version_table, fingerprint, heads, head_rows, run_id) "
+            "values (:table, :fingerprint, :heads, :rows, :run_id) "
+            "on conflict (version_table) do update set fingerprint = excluded.fingerprint, heads = excluded.heads, "
+            "head_rows = excluded.head_rows, run_id = excluded.run_id, recorded_at = now()"
+        ),
+        {
+            "table": version_table,
+            "fingerprint": fingerprint,
+            "heads": list(heads),
+            "rows": list(head_rows),
+            "run_id": run_id,
+        },
+    )

@@ -1,59 +1,59 @@
-"""The migration job: wait → lock → re-read → migrate → release, and the read-only checks."""
+"""The migration job: lock → re-read → refuse or migrate → remember head → release; and check.
+
+The session (core/session.py) brings the connection, maybe with the lock already taken by
+the light stage. Alembic owns the migration transactions, as under bare Alembic (one for
+the whole run by default, one per migration with --transaction-per-migration), so an
+``autocommit_block()`` commits what came before it exactly as Alembic documents. Each
+revision's history row is written by the per-migration hook inside the transaction of its
+version change: what is committed is recorded, whatever fails afterwards.
+"""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.core import checksums, lock, revisions, urls
+from migrator.core import checksums, lock, revisions, state, urls
 from migrator.core.errors import MigrationFailed, NotAtHead, RevisionStateError
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
 from migrator.core.settings import Settings
 from migrator.core.signals import Stop
 from migrator.engine import alembic_ops, backup, db, ddl, history, logs
-from migrator.engine.progress import Progress
+from migrator.engine.progress import Applied, Progress
+from migrator.engine.project import Project
 
+__all__ = ["Project", "changed_since_applied", "check", "connection", "migrate", "read_only", "wait_only"]
 
-@dataclass
-class Project:
-    """Alembic's view of the project: config, scripts, version table."""
-
-    cfg: Config
-    script: ScriptDirectory
-    version_table: str
-    version_schema: str | None
-
-    @classmethod
-    def load(cls, settings: Settings, stdout: TextIO, with_url: bool = True) -> Project:
-        url = db.normalise_url(settings.database_url) if with_url else None
-        cfg = alembic_ops.make_config(settings.config_path, url, stdout)
-        table, schema = alembic_ops.version_table(cfg)
-        return cls(cfg, alembic_ops.load_script(cfg), table, schema)
+Verb = Callable[[Any, str], None]
+VERBS: dict[str, Verb] = {
+    "upgrade": alembic_ops.upgrade,
+    "downgrade": alembic_ops.downgrade,
+    "stamp": alembic_ops.stamp,
+}
 
 
 @contextmanager
 def connection(session: Session) -> Iterator[Connection]:
     """SQLAlchemy over the session's connection (opened by the core if it is not yet);
-    statements on it are cancelled by a signal."""
-    raw = session.connect()
-    raw.autocommit = False  # SQLAlchemy demarcates the transactions from here on
-    engine = db.adopt(db.normalise_url(session.settings.database_url), raw)
-    conn = engine.connect()
+    statements on it are cancelled by a signal; a lost connection is exit 3."""
+    with db.translated_connection_errors():
+        raw = session.connect()
+        raw.autocommit = False  # SQLAlchemy demarcates the transactions from here on
+        engine = db.adopt(db.normalise_url(session.settings.database_url), raw)
+        conn = engine.connect()
     session.stop.set_cancel(raw.cancel)
     try:
-        yield conn
+        with db.translated_connection_errors():
+            yield conn
     finally:
         session.stop.set_cancel(None)
         conn.close()  # rolls back; the connection stays open for the lock's release (db.adopt)
@@ -63,17 +63,18 @@ def connection(session: Session) -> Iterator[Connection]:
 def migration_lock(session: Session, key: int) -> Iterator[None]:
     """Hold the migration lock on the session's connection for the block (maybe taken by the light stage)."""
     settings = session.settings
-    raw = session.connect()
     started = time.monotonic()
-    acquired_by = session.locked_by
-    if acquired_by is None:
-        acquired_by = lock.acquire(raw, key, settings.lock_timeout, session.stop, session.emitter)
-        assert acquired_by is not None  # no `done` given: only a timeout or a signal ends the wait
-        session.locked_by = acquired_by
-    try:
+    with db.translated_connection_errors():
+        raw = session.connect()
+        acquired_by = session.locked_by
+        if acquired_by is None:
+            acquired_by = lock.acquire(raw, key, settings.lock_timeout, session.stop, session.emitter)
+            assert acquired_by is not None  # no `done` given: only a timeout or a signal ends the wait
+            session.locked_by = acquired_by
         lock.verify_held(raw, key, acquired_by, urls.parse(settings.database_url))
-        waited_ms = round((time.monotonic() - started) * 1000)
-        session.emitter.emit("lock.acquired", lock_key=key, waited_ms=waited_ms, backend_pid=acquired_by)
+    waited_ms = round((time.monotonic() - started) * 1000)
+    session.emitter.emit("lock.acquired", lock_key=key, waited_ms=waited_ms, backend_pid=acquired_by)
+    try:
         yield
     finally:
         if not raw.closed:
@@ -81,34 +82,25 @@ def migration_lock(session: Session, key: int) -> Iterator[None]:
         session.locked_by = None
 
 
-def migrate(
-    session: Session,
-    action: str,
-    target: str,
-    stdout: TextIO,
-    record: RunRecord,
-) -> None:
-    """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock (maybe already taken
-    by the light stage, on the session's connection)."""
+def migrate(session: Session, action: str, target: str, stdout: TextIO, record: RunRecord) -> None:
+    """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock."""
     settings, stop = session.settings, session.stop
     log = logs.get().bind(command=action, target=target)
-    started = time.monotonic()
     project = Project.load(settings, stdout)
-    scripts = alembic_ops.script_state(project.script)
-    key = (
-        settings.lock_key
-        if settings.lock_key is not None
-        else lock.lock_key(project.version_table, project.version_schema)
-    )
-    progress = Progress(stop)
+    scripts = alembic_ops.script_state(project.script)  # every revision file executed here, once
+    key = lock.key_for(settings.lock_key, project.version_table, project.version_schema)
+    files = alembic_ops.revision_files(project.script)
+    writer = _HistoryWriter(project, record, files)
+    progress = Progress(stop, writer)
     with migration_lock(session, key), connection(session) as conn:
         before = _state(conn, project)
+        writer.before = before.current
         record.from_revision = record.to_revision = revisions.describe(before.current)
         if action == "upgrade" and settings.baseline:
-            before = _baseline(conn, project, settings.baseline, before, record, log)
+            before = _baseline(conn, project, settings.baseline, before, record, files, log)
         _refuse(action, before, scripts, target, project.version_table)
         if action == "upgrade":
-            _refuse_changed(conn, project, settings.allow_changed, record, log)
+            _refuse_changed(conn, project, settings.allow_changed, record, files, log)
         after = before
         if action == "upgrade" and revisions.nothing_to_do(before, scripts, target):
             log.info("run.nothing_to_do", revision=revisions.describe(before.current))
@@ -117,12 +109,13 @@ def migrate(
                 env = backup.environment(conn.engine.url, settings.backup_environment, record.from_revision, target)
                 backup.run(settings.backup_command, env, stop)
             try:
-                _run_with_retries(project, conn, settings, action, target, progress, stop, before, record)
+                _run_with_retries(project, conn, settings, action, target, progress, writer, before, record)
             finally:
                 after = _state_after(conn, project, before)
                 record.to_revision = revisions.describe(after.current)
                 record.applied = [{"revision": a.revision, "duration_ms": a.duration_ms} for a in progress.applied]
-    _summary(log, before.current, after.current, progress.applied, started)
+        _remember_head(conn, project, scripts, after, record, log)
+    _summary(log, before.current, after.current, progress.applied, session.started)
 
 
 def _state(conn: Connection, project: Project) -> revisions.DatabaseState:
@@ -132,23 +125,92 @@ def _state(conn: Connection, project: Project) -> revisions.DatabaseState:
 def _state_after(conn: Connection, project: Project, before: revisions.DatabaseState) -> revisions.DatabaseState:
     """The state after a run, if the connection still works; a failure must not hide the first error."""
     try:
+        if conn.in_transaction():
+            conn.rollback()
         return _state(conn, project)
     except DBAPIError:
         return before
 
 
+def _remember_head(
+    conn: Connection,
+    project: Project,
+    scripts: revisions.ScriptState,
+    after: revisions.DatabaseState,
+    record: RunRecord,
+    log: Any,
+) -> None:
+    """At head now: record these files' fingerprint, so the next runs decide without the engine."""
+    if not (after.has_version_table and revisions.is_at_head(after, scripts)):
+        return
+    fingerprint = project.fingerprint()
+    if fingerprint is None:
+        log.debug("fast_path.not_recorded", reason="the light stage does not read the locations Alembic uses")
+        return
+    try:
+        with conn.begin():
+            history.record_head(
+                conn,
+                project.version_schema,
+                state.qualified(project.version_table, project.version_schema),
+                fingerprint,
+                scripts.heads,
+                after.current,
+                record.run_id,
+            )
+    except DBAPIError as exc:  # bookkeeping only: the next run takes the full stage again
+        log.warning("fast_path.not_recorded", reason=db.error_text(exc))
+
+
+class _HistoryWriter:
+    """Writes history rows on the connection Alembic is migrating on, in the version change's transaction
+    (the table too, when missing: a migration rolled back or killed leaves nothing of migrator behind)."""
+
+    def __init__(self, project: Project, record: RunRecord, files: dict[str, Path]) -> None:
+        self.project, self.record, self.files = project, record, files
+        self.before: tuple[str, ...] = ()
+        self.table_known = False  # reset after a failure: the transaction that created it may be gone
+
+    def __call__(self, connection: Any, entries: list[Any]) -> None:
+        schema = self.project.version_schema
+        if not self.table_known:
+            if history.ensure(connection, schema) and self.before:
+                # Applied before migrator kept history: recorded without checksum, never refused.
+                preexisting = [
+                    history.Row(rev, "preexisting", None, None, None, True)
+                    for rev in alembic_ops.ancestors(self.project.script, self.before)
+                ]
+                history.record(connection, schema, self.record.run_id, preexisting)
+            self.table_known = True
+        rows = [
+            _row(e.revision, e.direction, self.files, e.started_at, e.duration_ms, True)
+            if isinstance(e, Applied)
+            else _row(e, "stamp", self.files, None, None, True)
+            for e in entries
+        ]
+        history.record(connection, schema, self.record.run_id, rows)
+
+
 def _baseline(
-    conn: Connection, project: Project, revision: str, before: revisions.DatabaseState, record: RunRecord, log: Any
+    conn: Connection,
+    project: Project,
+    revision: str,
+    before: revisions.DatabaseState,
+    record: RunRecord,
+    files: dict[str, Path],
+    log: Any,
 ) -> revisions.DatabaseState:
     """An existing database built without migrations: stamp it at ``revision``, then go on."""
     if before.has_version_table or not before.other_tables:
         return before
-    with alembic_ops.translated_revision_errors(), conn.begin():
-        alembic_ops.attach(project.cfg, conn, None, per_migration=False)
+    with (
+        alembic_ops.translated_revision_errors(project.script),
+        alembic_ops.driving(project.cfg, project.script, project.hooks(conn)),
+        conn.begin(),
+    ):
         alembic_ops.stamp(project.cfg, revision)
         after = _state_in_transaction(conn, project)
         history.ensure(conn, project.version_schema)
-        files = alembic_ops.revision_files(project.script)
         rows = [_row(rev, "baseline", files, None, None, True) for rev in after.current]
         history.record(conn, project.version_schema, record.run_id, rows)
     log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
@@ -185,10 +247,16 @@ def changed_since_applied(conn: Connection, project: Project, allowed: tuple[str
     return [rev for rev, _, _ in changed]
 
 
-def _refuse_changed(conn: Connection, project: Project, allowed: tuple[str, ...], record: RunRecord, log: Any) -> None:
+def _refuse_changed(
+    conn: Connection,
+    project: Project,
+    allowed: tuple[str, ...],
+    record: RunRecord,
+    files: dict[str, Path],
+    log: Any,
+) -> None:
     accepted = changed_since_applied(conn, project, allowed)
     if accepted:
-        files = alembic_ops.revision_files(project.script)
         with conn.begin():
             rows = [_row(rev, "accepted", files, None, None, True) for rev in accepted]
             history.record(conn, project.version_schema, record.run_id, rows)
@@ -224,18 +292,18 @@ def _run_with_retries(
     action: str,
     target: str,
     progress: Progress,
-    stop: Stop,
+    writer: _HistoryWriter,
     before: revisions.DatabaseState,
     record: RunRecord,
 ) -> None:
-    """Run the command; when a statement gave up waiting for a lock, retry the transaction."""
+    """Run the command; when a statement gave up waiting for a lock, retry from where the database is."""
     log = logs.get()
+    stop = progress.stop
     ddl.set_timeouts(conn, settings.ddl_lock_timeout, settings.statement_timeout)
     backend_pid = int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
     conn.commit()
     attempts = settings.ddl_retries + 1
     for attempt in range(1, attempts + 1):
-        kept = len(progress.applied)
         watch = ddl.BlockerWatch(
             conn.engine.url, backend_pid, interval=0.2, grace=min(0.5, settings.ddl_lock_timeout / 2)
         )
@@ -244,9 +312,9 @@ def _run_with_retries(
                 _run(project, conn, action, target, settings.transaction_per_migration, progress, stop, before, record)
             return
         except MigrationFailed as exc:
+            writer.table_known = False
             failed = progress.abandon()
-            if not settings.transaction_per_migration:
-                progress.rolled_back(kept)
+            _keep_committed(conn, project, progress, record)
             _record_failure(conn, project, record, failed)
             if not ddl.is_lock_timeout(exc) or attempt == attempts:
                 raise _with_blockers(exc, watch.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
@@ -263,6 +331,18 @@ def _run_with_retries(
             before = _state(conn, project)
 
 
+def _keep_committed(conn: Connection, project: Project, progress: Progress, record: RunRecord) -> None:
+    """After a failure, only the steps whose history rows were committed count as applied."""
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        committed = history.committed_in_run(conn, project.version_schema, record.run_id)
+        conn.commit()
+    except DBAPIError:
+        return
+    progress.keep_only(committed)
+
+
 def _with_blockers(
     exc: MigrationFailed, seen: list[ddl.Blocker], lock_timeout: float, attempts: int
 ) -> MigrationFailed:
@@ -270,9 +350,10 @@ def _with_blockers(
         return exc
     who = "; ".join(b.describe() for b in seen) or "a session that had gone by the time we looked"
     return MigrationFailed(
-        f"migration could not get its lock within {lock_timeout:g}s in {attempts} tries; blocked by {who}",
+        f"{exc.message.partition(' failed')[0]} could not get its lock within {lock_timeout:g}s in {attempts} "
+        f"tries; blocked by {who}",
         hint="the blocking session holds a conflicting lock (often an open transaction); end it or retry later "
-        "(MIGRATOR_DDL_LOCK_TIMEOUT, MIGRATOR_DDL_RETRIES)",
+        f"(MIGRATOR_DDL_LOCK_TIMEOUT, MIGRATOR_DDL_RETRIES); {exc.hint}",
     )
 
 
@@ -282,11 +363,17 @@ def _record_failure(
     if failed is None:
         return
     revision, direction, started_at = failed
-    with conn.begin():
-        history.ensure(conn, project.version_schema)
-        duration = round((datetime.now(UTC) - started_at).total_seconds() * 1000)
-        row = _row(revision, direction, alembic_ops.revision_files(project.script), started_at, duration, False)
-        history.record(conn, project.version_schema, record.run_id, [row])
+    record.failed_revision = revision
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            history.ensure(conn, project.version_schema)
+            duration = round((datetime.now(UTC) - started_at).total_seconds() * 1000)
+            row = _row(revision, direction, alembic_ops.revision_files(project.script), started_at, duration, False)
+            history.record(conn, project.version_schema, record.run_id, [row])
+    except DBAPIError as exc:  # the connection is gone; the failure itself is reported either way
+        logs.get().debug("history.not_recorded", revision=revision, reason=db.error_text(exc))
 
 
 def _run(
@@ -300,47 +387,42 @@ def _run(
     before: revisions.DatabaseState,
     record: RunRecord,
 ) -> None:
-    run = {"upgrade": alembic_ops.upgrade, "downgrade": alembic_ops.downgrade, "stamp": alembic_ops.stamp}[action]
-    alembic_ops.attach(project.cfg, conn, progress, per_migration)
-    at = revisions.describe(before.current)
-    where = f"{at} or the last migration that completed (see `migrator current`)" if per_migration else at
-    kept = len(progress.applied)
-    with alembic_ops.translated_migration_errors(stop, where):
-        if per_migration:
-            run(project.cfg, target)
-            progress.finish()
-            with conn.begin():
-                _record_success(conn, project, action, progress.applied[kept:], before, record)
-        else:
-            # One transaction around every step: Alembic sees it and opens none of its own.
-            with conn.begin():
-                run(project.cfg, target)
-                progress.finish()
-                stop.raise_if_stopped()
-                _record_success(conn, project, action, progress.applied[kept:], before, record)
+    """One Alembic verb on the locked connection; Alembic opens and commits the transactions."""
+    if conn.in_transaction():
+        conn.commit()
+    hooks = project.hooks(conn, per_migration, [progress.on_version_apply])
+
+    def state_now() -> str:
+        return _state_after_failure(conn, project, before, record)
+
+    with (
+        alembic_ops.driving(project.cfg, project.script, hooks),
+        alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
+    ):
+        VERBS[action](project.cfg, target)
+        progress.finish()
 
 
-def _record_success(
-    conn: Connection,
-    project: Project,
-    action: str,
-    applied: list[Any],
-    before: revisions.DatabaseState,
-    record: RunRecord,
-) -> None:
-    """History rows in the migration's own transaction (created with it when missing)."""
-    files = alembic_ops.revision_files(project.script)
-    rows: list[history.Row] = []
-    if history.ensure(conn, project.version_schema) and before.current:
-        # Applied before migrator kept history: recorded without checksum, never refused.
-        rows += [
-            history.Row(rev, "preexisting", None, None, None, True)
-            for rev in alembic_ops.ancestors(project.script, before.current)
-        ]
-    if action == "stamp":
-        rows += [_row(rev, "stamp", files, None, None, True) for rev in _state_in_transaction(conn, project).current]
-    rows += [_row(a.revision, a.direction, files, a.started_at, a.duration_ms, True) for a in applied]
-    history.record(conn, project.version_schema, record.run_id, rows)
+def _state_after_failure(conn: Connection, project: Project, before: revisions.DatabaseState, record: RunRecord) -> str:
+    """The hint's account of the database, read again after the failure (never assumed)."""
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        now = _state(conn, project)
+        committed = history.committed_in_run(conn, project.version_schema, record.run_id)
+        conn.commit()
+    except DBAPIError:
+        return (
+            f"the database was at {revisions.describe(before.current)} before the run; "
+            "its state could not be read after the failure: check with `migrator current`"
+        )
+    if now.current == before.current and not committed:
+        return f"rolled back; the database is still at {revisions.describe(before.current)}"
+    shown = ", ".join(committed) if committed else "none recorded"
+    return (
+        f"{len(committed)} migration(s) were committed before the failure ({shown}); "
+        f"the database is now at {revisions.describe(now.current)}"
+    )
 
 
 def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied: list[Any], started: float) -> None:
@@ -355,7 +437,7 @@ def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied:
 
 
 def check(session: Session, stdout: TextIO, wait_for_head: float | None) -> None:
-    """Raise NotAtHead unless the database is at head; list what is pending on stdout."""
+    """Raise NotAtHead unless the database is at head; refuse (5) what `upgrade` would refuse."""
     settings, stop = session.settings, session.stop
     log = logs.get().bind(command="check")
     project = Project.load(settings, stdout)
@@ -364,9 +446,10 @@ def check(session: Session, stdout: TextIO, wait_for_head: float | None) -> None
     with connection(session) as conn:
         announced = False
         while True:
-            state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
-            revisions.refuse_unknown(state, scripts)
+            state = _state(conn, project)
+            revisions.check_before_upgrade(state, scripts, "head", project.version_table)
             if revisions.is_at_head(state, scripts) and (state.has_version_table or not scripts.heads):
+                changed_since_applied(conn, project, settings.allow_changed)
                 stdout.write(f"at head: {revisions.describe(state.current)}\n")
                 log.info("check.at_head", revision=revisions.describe(state.current))
                 return
@@ -392,24 +475,26 @@ def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> 
     needs_db = action in ("current", "create") and not (action == "create" and options.get("empty"))
     needs_db = needs_db or bool(options.get("applied"))
     project = Project.load(settings, stdout, with_url=needs_db or settings.database_url is not None)
-    with alembic_ops.translated_revision_errors():
+    verbose, rev_range = options.get("verbose", False), options.get("rev_range")
+    with alembic_ops.translated_revision_errors(project.script):
         if action == "history" and options.get("applied"):
             with connection(session) as conn:
                 history.print_applied(conn, project.version_schema, stdout)
                 conn.rollback()
         elif action == "heads":
-            alembic_ops.heads(project.cfg, options.get("verbose", False))
+            alembic_ops.heads(project.cfg, verbose)
+        elif action == "merge":
+            _created(alembic_ops.merge(project.cfg, options["revisions"], options["message"]))
         elif action == "history" and settings.database_url is None:
-            alembic_ops.history(project.cfg, options.get("rev_range"), options.get("verbose", False))
+            alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=False)
         elif action == "create" and options.get("empty"):
             _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
-            with connection(session) as conn:
-                alembic_ops.attach(project.cfg, conn, None, per_migration=False)
+            with connection(session) as conn, alembic_ops.driving(project.cfg, project.script, project.hooks(conn)):
                 if action == "current":
-                    alembic_ops.current(project.cfg, options.get("verbose", False))
+                    alembic_ops.current(project.cfg, verbose)
                 elif action == "history":
-                    alembic_ops.history(project.cfg, options.get("rev_range"), options.get("verbose", False))
+                    alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=True)
                 else:
                     _created(alembic_ops.create(project.cfg, options["message"], autogenerate=True))
                 conn.rollback()

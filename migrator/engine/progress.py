@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +27,9 @@ class Applied:
 class Progress:
     """Turns Alembic's per-step signals into ``migration.started`` / ``migration.applied``."""
 
-    def __init__(self, stop: Stop) -> None:
+    def __init__(self, stop: Stop, write: Callable[[Any, list[Any]], None] | None = None) -> None:
         self.stop = stop
+        self.write = write  # history rows, on the migrating connection, in the step's own transaction
         self.applied: list[Applied] = []
         self._log = logs.get()
         self._running: tuple[str, str, str, float, datetime] | None = None
@@ -53,13 +55,22 @@ class Progress:
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         """Alembic's documented hook, called after each step (inside its transaction)."""
-        if not step.is_stamp:
+        if step.is_stamp:
+            if self.write is not None:
+                self.write(ctx.connection, sorted(heads))
+        else:
             if self._running is None:  # Alembic's INFO line was filtered out by the log level
                 direction = "upgrade" if step.is_upgrade else "downgrade"
                 doc = (getattr(step.up_revision, "doc", "") or "").strip()
                 self._running = (step.up_revision_id, doc, direction, self._mark, datetime.now(UTC))
             self._finish()
+            if self.write is not None:
+                self.write(ctx.connection, [self.applied[-1]])
         self.stop.raise_if_stopped()
+
+    def running(self) -> str | None:
+        """The revision being applied or reverted right now, if any."""
+        return self._running[0] if self._running else None
 
     def finish(self) -> None:
         self._finish()
@@ -69,9 +80,15 @@ class Progress:
         running, self._running = self._running, None
         return (running[0], running[2], running[4]) if running else None
 
-    def rolled_back(self, keep: int) -> None:
-        """An atomic attempt failed: its steps were undone; keep only the first ``keep``."""
-        del self.applied[keep:]
+    def keep_only(self, committed: list[str]) -> None:
+        """After a failure: only the steps whose work was committed stay applied (read from the database)."""
+        left = list(committed)
+        kept: list[Applied] = []
+        for applied in self.applied:
+            if applied.revision in left:
+                left.remove(applied.revision)
+                kept.append(applied)
+        self.applied = kept
 
     def _finish(self) -> None:
         if self._running is None:

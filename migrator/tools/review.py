@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from alembic import command
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RangeNotAncestorError, RevisionError
 from alembic.util import CommandError
@@ -106,9 +105,9 @@ def direction(script: ScriptDirectory, start: str, end: str) -> str:
 def render(project: migrate.Project, way: str, start: str, end: str, out: TextIO, per_migration: bool) -> None:
     """Alembic's offline SQL for ``start:end`` into ``out``."""
     project.cfg.output_buffer = out
-    alembic_ops.attach(project.cfg, None, None, per_migration)
-    run = command.upgrade if way == "upgrade" else command.downgrade
-    with translated_errors(f"{start}:{end}"):
+    run = alembic_ops.upgrade if way == "upgrade" else alembic_ops.downgrade
+    hooks = project.hooks(None, per_migration)
+    with translated_errors(f"{start}:{end}"), alembic_ops.driving(project.cfg, project.script, hooks):
         run(project.cfg, f"{start}:{end}", sql=True)
 
 

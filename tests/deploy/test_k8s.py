@@ -116,7 +116,7 @@ def test_pod_failure_policy_follows_the_exit_code_contract() -> None:
         on = rule["onExitCodes"]
         assert (on["containerName"], on["operator"]) == (container, "In")
         codes[action] = set(on["values"])
-    assert codes["FailJob"] == {ExitCode.MIGRATION_FAILED, ExitCode.USAGE, ExitCode.REVISION_STATE}
+    assert codes["FailJob"] == {ExitCode.MIGRATION_FAILED, ExitCode.USAGE, ExitCode.REVISION_STATE, ExitCode.INTERNAL}
     assert codes["Count"] == {ExitCode.DATABASE_UNAVAILABLE, ExitCode.LOCK_TIMEOUT}
     (ignore,) = by_action["Ignore"]
     assert ignore["onPodConditions"] == [{"type": "DisruptionTarget", "status": "True"}]

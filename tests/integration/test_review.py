@@ -20,7 +20,7 @@ INITIAL, HEAD = "36a04cd7adbc", "a1b2c3d4e5f6"
 APP_TABLES = {"users", "trips", "travelers", "packing_items", "audit_logs"}
 # What the project's own pyproject.toml excludes, for throwaway projects.
 # migrator's own record of runs: not part of what the migrations build.
-RUNNER_TABLES = {"migrator_history"}
+RUNNER_TABLES = {"migrator_history", "migrator_state"}
 PROJECT_EXCLUSIONS = ["require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts", "prefer-text-field"]
 
 

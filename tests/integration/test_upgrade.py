@@ -21,7 +21,7 @@ def test_fresh_upgrade_builds_the_schema_and_logs_each_migration(server: Server,
     """`migrator upgrade` on an empty database applies both revisions and logs them."""
     result = run(["upgrade"], server.url_for(database))
     assert_ok(result)
-    assert APP_TABLES | {"alembic_version", "migrator_history"} == tables(server, database)
+    assert APP_TABLES | {"alembic_version", "migrator_history", "migrator_state"} == tables(server, database)
     assert version(server, database) == [HEAD]
     started = [e["revision"] for e in result.events if e["event"] == "migration.started"]
     applied = [e for e in result.events if e["event"] == "migration.applied"]
@@ -61,7 +61,7 @@ def test_up_down_up(server: Server, database: str) -> None:
     assert version(server, database) == [INITIAL]
     assert "actually_used" not in {c["name"] for c in _columns(server, database, "packing_items")}
     assert_ok(run(["downgrade", "base"], url))
-    assert tables(server, database) == {"alembic_version", "migrator_history"}
+    assert tables(server, database) == {"alembic_version", "migrator_history", "migrator_state"}
     assert_ok(run(["upgrade", "+1"], url))
     assert version(server, database) == [INITIAL]
     assert_ok(run(["upgrade", HEAD], url))

@@ -31,6 +31,7 @@ def test_exit_code_values_are_fixed() -> None:
         "NOT_AT_HEAD": 6,
         "MODEL_DRIFT": 7,
         "LINT_FAILED": 8,
+        "INTERNAL": 70,
         "INTERRUPTED": 130,
         "TERMINATED": 143,
     }

@@ -1,0 +1,69 @@
+"""Four kinds of env.py, one behaviour: atomic by default, --transaction-per-migration, per-migration
+events and history, and the migrations on the locked connection with migrator's session settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run
+from tests.support.dbutil import query
+from tests.support.envs import KINDS, make, write_revisions
+from tests.support.servers import Server
+
+
+def tables(server: Server, database: str) -> set[str]:
+    rows = query(server, database, "select tablename from pg_tables where schemaname = 'public'")
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_migrations_run_on_the_locked_connection_with_migrators_settings(
+    kind: str, server: Server, database: str, tmp_path: Path
+) -> None:
+    """Whatever env.py connects to, the migration's session is the one holding the lock, named
+    migrator, with its lock_timeout; one migration.applied per revision; every line is JSON."""
+    versions, after = make(kind, tmp_path)
+    write_revisions(versions, after, second_fails=False)
+    result = run(["upgrade"], server.url_for(database), cwd=tmp_path)  # run() parses every line as JSON
+    assert result.returncode == 0, result.stderr
+    pid, app, lock_timeout, _ = query(server, database, "select * from probe")[0]
+    assert (pid, app, lock_timeout) == (result.event("lock.acquired")["backend_pid"], "migrator", "5s")
+    applied = [e["revision"] for e in result.events if e["event"] == "migration.applied"]
+    assert applied[-2:] == ["e1", "e2"]
+    rows = query(server, database, "select revision from migrator_history where direction = 'upgrade' order by id")
+    assert [r[0] for r in rows][-2:] == ["e1", "e2"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_failure_rolls_the_whole_run_back_by_default(
+    kind: str, server: Server, database: str, tmp_path: Path
+) -> None:
+    """Default mode: the second migration fails, the first is rolled back with it; the hint says so."""
+    versions, after = make(kind, tmp_path)
+    write_revisions(versions, after, second_fails=True)
+    result = run(["upgrade"], server.url_for(database), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    failed = result.event("run.failed")
+    assert failed["error"].startswith("migration e2 failed: ")
+    assert "rolled back; the database is still at base" in failed["hint"]
+    assert "probe" not in tables(server, database)
+    assert "e2_partial" not in tables(server, database)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_transaction_per_migration_keeps_what_committed_and_records_it(
+    kind: str, server: Server, database: str, tmp_path: Path
+) -> None:
+    """--transaction-per-migration: e1 stays committed, with its history row; the hint reads the state."""
+    versions, after = make(kind, tmp_path)
+    write_revisions(versions, after, second_fails=True)
+    result = run(["upgrade", "--transaction-per-migration"], server.url_for(database), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    hint = result.event("run.failed")["hint"]
+    assert "were committed before the failure" in hint and "the database is now at e1" in hint
+    assert "probe" in tables(server, database) and "e2_partial" not in tables(server, database)
+    assert query(server, database, "select version_num from alembic_version") == [("e1",)]
+    ok = query(server, database, "select revision from migrator_history where success and revision = 'e1'")
+    assert ok == [("e1",)]
