@@ -153,6 +153,7 @@ class Hooks:
     per_migration: bool = False
     on_version_apply: Sequence[OnVersionApply] = ()
     version_table: tuple[str, str | None] | None = None  # what alembic.ini declares; env.py must agree
+    starting_rev: tuple[str, ...] | None = None  # offline: render from all of these (a merge's parents)
     seen: dict[str, Any] = field(default_factory=dict)
 
 
@@ -181,6 +182,8 @@ def _configured(
     if hooks.connection is not None and not environment.is_offline_mode():
         connection = hooks.connection
     kw["transaction_per_migration"] = hooks.per_migration
+    if hooks.starting_rev is not None and environment.is_offline_mode():
+        kw["starting_rev"] = hooks.starting_rev
     theirs = kw.get("on_version_apply") or ()
     kw["on_version_apply"] = (*((theirs,) if callable(theirs) else tuple(theirs)), *hooks.on_version_apply)
     kw["include_name"] = _without_own_tables(kw.get("include_name"))

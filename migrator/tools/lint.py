@@ -16,12 +16,13 @@ from typing import Any, TextIO
 
 from alembic.script import Script, ScriptDirectory
 
-from migrator.core.errors import ConfigError, LintFailed, RevisionStateError
+from migrator.core.errors import ConfigError, LintFailed, MigrationFailed, RevisionStateError
 from migrator.core.revisions import refuse_unknown
 from migrator.core.session import Session
 from migrator.engine import alembic_ops, logs, migrate
 from migrator.tools import lintconfig, review, sqltext, squawk
 
+UNRENDERABLE = "not-renderable-offline"
 EXCEPTION_HINT = (
     "make the migration safe, or turn the rule off: for every revision in pyproject.toml "
     "([tool.migrator.lint] exclude), for one revision with a comment in its file "
@@ -54,23 +55,30 @@ def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool) -> N
     findings: list[Finding] = []
     for script in targets:
         stop.raise_if_stopped()
-        findings += _lint_one(project, script, binary, config, log)
+        try:
+            findings += _lint_one(project, script, binary, config, log)
+        except MigrationFailed as exc:  # this revision cannot be rendered offline: a finding of its own
+            if UNRENDERABLE in config.exclude | lintconfig.revision_exceptions(_source(script), script.path):
+                log.info("lint.revision", revision=script.revision, findings=0, ignored_rules=[UNRENDERABLE])
+                continue
+            findings.append(_unrenderable(script, exc))
+            log.warning("lint.finding", revision=script.revision, rule=UNRENDERABLE, error=exc.message)
     for finding in findings:
         stdout.write(format_finding(finding) + "\n")
     stdout.write(summary(targets, findings, all_ or bool(revisions)) + "\n")
     log.info("lint.finished", revisions=[s.revision for s in targets], findings=len(findings))
     if findings:
         failed = sorted({f.revision for f in findings})
-        raise LintFailed(f"squawk reported {len(findings)} finding(s) in {', '.join(failed)}", hint=EXCEPTION_HINT)
+        raise LintFailed(f"lint reported {len(findings)} finding(s) in {', '.join(failed)}", hint=EXCEPTION_HINT)
 
 
 def format_finding(finding: Finding) -> str:
     """One block per finding: revision, rule, where, the statement, what is wrong and what to do."""
     title = f" ({finding.message})" if finding.message else ""
-    lines = [
-        f"{finding.revision}{title}: {finding.rule} ({finding.level}) at line {finding.line} of its SQL",
-        f"  statement: {sqltext.shorten(finding.statement)}",
-    ]
+    where = f" at line {finding.line} of its SQL" if finding.line else ""
+    lines = [f"{finding.revision}{title}: {finding.rule} ({finding.level}){where}"]
+    if finding.statement:
+        lines.append(f"  statement: {sqltext.shorten(finding.statement)}")
     at = " ".join(finding.line_text.split())
     if at and not finding.statement.startswith(at):
         lines.append(f"  at: {at}")
@@ -172,12 +180,34 @@ def _lint_one(
 
 
 def _rendered(project: migrate.Project, script: Script) -> str:
-    """The revision's own upgrade SQL: rendered from its (first) parent, other revisions' steps dropped."""
-    down = script.down_revision
-    start = "base" if not down else down if isinstance(down, str) else down[0]
+    """The revision's own upgrade SQL, rendered from all its parents and dependencies at once, so
+    no other revision is rendered (a merge's other branch, a depends_on target)."""
+    parents = tuple(dict.fromkeys((*_tuple(script.down_revision), *_tuple(script.dependencies))))
+    start = parents[0] if parents else "base"
     out = io.StringIO()
-    review.render(project, "upgrade", start, script.revision, out, per_migration=False)
+    review.render(project, "upgrade", start, script.revision, out, per_migration=False, parents=parents or None)
     return sqltext.own_section(out.getvalue(), script.revision)
+
+
+def _tuple(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _unrenderable(script: Script, exc: MigrationFailed) -> Finding:
+    return Finding(
+        revision=script.revision,
+        message=(script.doc or "").strip(),
+        rule=UNRENDERABLE,
+        level="error",
+        line=0,
+        statement="",
+        line_text="",
+        problem=exc.message,
+        help="squawk checks SQL rendered offline; a migration that reads data cannot be rendered: "
+        "review it by hand, and exempt it with '# migrator-lint: ignore=" + UNRENDERABLE + "  why'",
+    )
 
 
 def _source(script: Script) -> str:

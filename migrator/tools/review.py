@@ -102,11 +102,21 @@ def direction(script: ScriptDirectory, start: str, end: str) -> str:
             ) from None
 
 
-def render(project: migrate.Project, way: str, start: str, end: str, out: TextIO, per_migration: bool) -> None:
-    """Alembic's offline SQL for ``start:end`` into ``out``."""
+def render(
+    project: migrate.Project,
+    way: str,
+    start: str,
+    end: str,
+    out: TextIO,
+    per_migration: bool,
+    parents: tuple[str, ...] | None = None,
+) -> None:
+    """Alembic's offline SQL for ``start:end`` into ``out``; with ``parents``, rendered as if the
+    database were at all of them (a merge revision alone, not the other branch)."""
     project.cfg.output_buffer = out
     run = alembic_ops.upgrade if way == "upgrade" else alembic_ops.downgrade
     hooks = project.hooks(None, per_migration)
+    hooks.starting_rev = parents
     with translated_errors(f"{start}:{end}"), alembic_ops.driving(project.cfg, project.script, hooks):
         run(project.cfg, f"{start}:{end}", sql=True)
 

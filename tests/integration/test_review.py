@@ -312,3 +312,38 @@ def test_lint_without_revisions_needs_the_database_url(tmp_path: Path) -> None:
     result = run(["lint"], None, cwd=tmp_path)
     assert result.returncode == 2
     assert "--all" in result.event("run.failed")["hint"]
+
+
+READS_DATA = 'count = op.get_bind().execute(sa.text("select count(*) from items")).scalar()\nassert count is not None'
+
+
+def test_lint_all_reports_an_unrenderable_revision_and_goes_on(tmp_path: Path) -> None:
+    """A revision that reads data cannot be rendered offline: a finding of its own, the rest still linted."""
+    write_project(
+        tmp_path,
+        [
+            Revision("u1", None, upgrade='op.execute("create table items (id bigint)")'),
+            Revision("u2", "u1", upgrade=READS_DATA),
+            Revision("u3", "u2", upgrade='op.execute("alter table items add column weight bigint not null")'),
+        ],
+    )
+    result = run(["lint", "--all"], None, cwd=tmp_path)
+    assert result.returncode == 8
+    assert "u2 (u2): not-renderable-offline (error)\n  problem: cannot render u1:u2 as SQL" in result.stdout
+    assert "u3 (u3): adding-required-field" in result.stdout
+    assert result.stdout.endswith("finding(s) in 2 of 3 revision(s) checked: u1, u2, u3\n")
+
+
+def test_lint_of_a_merge_revision_renders_that_revision_alone(tmp_path: Path) -> None:
+    """The other branch (here unrenderable) is not rendered again when the merge is linted."""
+    write_project(
+        tmp_path,
+        [
+            Revision("g0", None, upgrade='op.execute("create table items (id bigint)")'),
+            Revision("g1", "g0", upgrade=READS_DATA),
+            Revision("g2", "g0"),
+            Revision("g3", ("g1", "g2"), upgrade='op.execute("create table merged (id bigint)")'),
+        ],
+    )
+    result = run(["lint", "g3"], None, cwd=tmp_path, MIGRATOR_LOG_LEVEL="info")
+    assert (result.returncode, result.stdout) == (0, "lint: 1 revision(s) clean: g3\n"), result.stderr
