@@ -291,7 +291,7 @@ def merge(cfg: Config, revisions: list[str], message: str) -> list[str]:
 
 
 def failing_file(exc: BaseException, script: ScriptDirectory | None) -> str | None:
-    """The revision (or env.py) file an exception came from: its last frame under the scripts' directories."""
+    """The revision (or env.py) file that failed to load: its module-level frame under the scripts' directories."""
     if isinstance(exc, SyntaxError) and exc.filename:
         return exc.filename
     roots = [str(Path(script.dir).resolve())] if script is not None else []
@@ -299,35 +299,46 @@ def failing_file(exc: BaseException, script: ScriptDirectory | None) -> str | No
         roots += [str(Path(p).resolve()) for p in script._version_locations]
     found = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        if any(str(Path(frame.filename).resolve()).startswith(root) for root in roots):
+        inside = any(str(Path(frame.filename).resolve()).startswith(root) for root in roots)
+        if inside and frame.name == "<module>":
             found = frame.filename
     return found
 
 
 @contextmanager
-def translated_revision_errors(script: ScriptDirectory | None = None) -> Iterator[None]:
-    """Revision problems (5) and revision files that cannot be loaded (2, naming the file)."""
+def translated_revision_errors(script: ScriptDirectory | None = None, what: str | None = None) -> Iterator[None]:
+    """Revision problems (5) and revision files that cannot be loaded (2, naming the file); anything
+    else passes through to the caller's own translation."""
     try:
         yield
     except MigratorError:
         raise
-    except (CommandError, RevisionError) as exc:
-        raise RevisionStateError(str(exc), hint="check the revision id with `migrator history`") from exc
-    except (SyntaxError, ImportError, AttributeError, NameError) as exc:
-        raise _unloadable(exc, script) from exc
-    except FileNotFoundError as exc:
-        raise ConfigError(
+    except Exception as exc:
+        translated = revision_error(exc, script, what)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def revision_error(exc: BaseException, script: ScriptDirectory | None, what: str | None = None) -> MigratorError | None:
+    """THE translation of Alembic's own errors into migrator's; None when ``exc`` is not one of them."""
+    if isinstance(exc, (CommandError, RevisionError)):
+        prefix = f"{what}: " if what else ""
+        return RevisionStateError(f"{prefix}{exc}", hint="check the revision id with `migrator history`")
+    if isinstance(exc, (SyntaxError, ImportError, AttributeError, NameError)):
+        where = failing_file(exc, script)
+        if where is None and not isinstance(exc, (SyntaxError, ImportError)):
+            return None  # raised while running, not while loading
+        return ConfigError(
+            f"cannot load the migration scripts: {where or 'a revision file'}: {type(exc).__name__}: {exc}",
+            hint=f"fix {where}" if where else "fix the revision file named in the error",
+        )
+    if isinstance(exc, FileNotFoundError):
+        return ConfigError(
             f"cannot write the revision: {exc.strerror}: {exc.filename}",
             hint="the script directory needs Alembic's script.py.mako template (`alembic init` writes one)",
-        ) from exc
-
-
-def _unloadable(exc: BaseException, script: ScriptDirectory | None) -> ConfigError:
-    where = failing_file(exc, script)
-    return ConfigError(
-        f"cannot load the migration scripts: {where or 'a revision file'}: {type(exc).__name__}: {exc}",
-        hint=f"fix {where}" if where else "fix the revision file named in the error",
-    )
+        )
+    return None
 
 
 @contextmanager
@@ -346,11 +357,9 @@ def translated_migration_errors(
         yield
     except MigratorError:
         raise
-    except (CommandError, RevisionError) as exc:
+    except (CommandError, RevisionError, SyntaxError, ImportError) as exc:
         stop.raise_if_stopped()
-        raise RevisionStateError(str(exc), hint="check the revision id with `migrator history`") from exc
-    except SyntaxError as exc:  # raised while Alembic loads the files, before any migration runs
-        raise _unloadable(exc, script) from exc
+        raise revision_error(exc, script) or MigrationFailed(f"{type(exc).__name__}: {exc}", hint=at()) from exc
     except DBAPIError as exc:
         if stop.stopped:
             raise stop.interrupted() from exc

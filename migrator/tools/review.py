@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from alembic.script import ScriptDirectory
-from alembic.script.revision import RangeNotAncestorError, RevisionError
-from alembic.util import CommandError
+from alembic.script.revision import RangeNotAncestorError
 from sqlalchemy.engine import Connection
 
 from migrator.core import revisions
@@ -130,18 +129,13 @@ def pending_to(script: ScriptDirectory, current: tuple[str, ...], target: str) -
 
 
 @contextmanager
-def translated_errors(what: str) -> Iterator[None]:
-    """Unknown revisions (5), unloadable scripts (2), a migration that cannot run offline (1)."""
+def translated_errors(what: str, script: ScriptDirectory | None = None) -> Iterator[None]:
+    """Alembic's errors as alembic_ops translates them; besides, a migration that cannot run offline (1)."""
     try:
-        yield
+        with alembic_ops.translated_revision_errors(script, what):
+            yield
     except MigratorError:
         raise
-    except (CommandError, RevisionError) as exc:
-        raise RevisionStateError(f"{what}: {exc}", hint=_REVISION_HINT) from exc
-    except (SyntaxError, ImportError) as exc:
-        raise ConfigError(
-            f"cannot load the migration scripts: {type(exc).__name__}: {exc}", hint="fix the revision file named above"
-        ) from exc
     except Exception as exc:
         raise MigrationFailed(
             f"cannot render {what} as SQL: {type(exc).__name__}: {exc}",

@@ -79,7 +79,7 @@ def test_failing_migration_keeps_web_from_starting_and_rolls_back(stack: Any, tm
     assert_web_never_started(compose, result.stdout + result.stderr)
     assert compose.state("migrate")["ExitCode"] == 1
     (failed,) = events_named(compose.events("migrate"), "run.failed")
-    assert failed["error"] == "migration failed: division by zero"
+    assert failed["error"] == "migration ffffffff0001 failed: division by zero"
     assert not MUST_NOT_EXIST & set(compose.sql(TABLES).split())  # all pending migrations were one transaction
 
 

@@ -16,6 +16,7 @@ from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
 WAITING = "select pid from pg_stat_activity where application_name = 'migrator' and state = 'idle'"
+TERMINATE = "select bool_or(pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'migrator'"
 INDEX_CHAIN = [
     Revision("i1", None, upgrade='op.execute("create table items (id int, name text)")'),
     Revision(
@@ -182,9 +183,9 @@ def test_a_lost_connection_while_waiting_for_the_lock_is_exit_3(server: Server, 
     for fast_path in ("1", "0"):
         with engine.connect() as holder:
             holder.execute(sa.text("select pg_advisory_lock(:k)"), {"k": lock_key("alembic_version", None)})
-            proc = start(["upgrade"], url, cwd=tmp_path, MIGRATOR_FAST_PATH=fast_path)
+            proc = start(["upgrade", "--lock-timeout", "60"], url, cwd=tmp_path, MIGRATOR_FAST_PATH=fast_path)
             wait_until(lambda: bool(holder.execute(sa.text(WAITING)).all()), what="the runner to wait")
-            holder.execute(sa.text(f"select pg_terminate_backend(pid) from ({WAITING}) as w"))
+            wait_until(lambda: bool(holder.execute(sa.text(TERMINATE)).scalar()), what="its backend to be ended")
             result = finish(proc, 0)
             holder.execute(sa.text("select pg_advisory_unlock_all()"))
         assert result.returncode == 3, result.stderr
