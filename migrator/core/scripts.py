@@ -2,8 +2,10 @@
 
 The light stage never parses a revision file: it hashes every file in the version locations
 and compares the result with the fingerprint the full stage recorded, in the database, the
-last time it found the database at head with these very files. Any revision syntax, any
-helper module a revision imports, several version locations: all the same to a hash.
+last time it found the database at head with these very files. Any revision syntax, merges
+spread over lines, several version locations: all the same to a hash. Helper modules that
+revisions import live outside the version locations and are not hashed: they change what a
+pending migration would do, never which revisions exist, so the no-op decision stands.
 
 The locations are read the way Alembic reads them: ``[alembic]`` in the ini file, or
 ``[tool.alembic]`` in pyproject.toml next to it (Alembic 1.16+), ``script_location`` as a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ def record(conn: Connection, schema: str | None, run_id: str, rows: Iterable[Row
         conn.execute(insert(_table(schema)), values)
 
 
+@functools.cache
 def _table(schema: str | None) -> TableClause:
     columns = ("run_id", "revision", "direction", "checksum", "started_at", "duration_ms", "success", "host")
     return table(TABLE, *(column(name) for name in (*columns, "migrator_version")), schema=schema)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -163,32 +164,62 @@ def _remember_head(
 
 
 class _HistoryWriter:
-    """Writes history rows on the connection Alembic is migrating on, in the version change's transaction
-    (the table too, when missing: a migration rolled back or killed leaves nothing of migrator behind)."""
+    """History rows in the transaction of their version change, one batched INSERT per transaction.
+
+    Rows wait in a buffer and are written on the migrating connection just before that
+    connection commits (SQLAlchemy's ``commit`` event: Alembic's commit at the end of the run,
+    of each migration with --transaction-per-migration, or before an autocommit_block());
+    a rollback drops them with the work they describe. The table is created in the same
+    transaction when missing, so a run rolled back or killed leaves nothing of migrator behind.
+    """
 
     def __init__(self, project: Project, record: RunRecord, files: dict[str, Path]) -> None:
         self.project, self.record, self.files = project, record, files
         self.before: tuple[str, ...] = ()
         self.table_known = False  # reset after a failure: the transaction that created it may be gone
+        self.pending: list[history.Row] = []
+        self.listening: Connection | None = None
 
-    def __call__(self, connection: Any, entries: list[Any]) -> None:
-        schema = self.project.version_schema
-        if not self.table_known:
-            if history.ensure(connection, schema) and self.before:
-                # Applied before migrator kept history: recorded without checksum, never refused.
-                preexisting = [
-                    history.Row(rev, "preexisting", None, None, None, True)
-                    for rev in alembic_ops.ancestors(self.project.script, self.before)
-                ]
-                history.record(connection, schema, self.record.run_id, preexisting)
-            self.table_known = True
-        rows = [
+    def __call__(self, connection: Connection, entries: list[Any]) -> None:
+        self._listen(connection)
+        self.pending += [
             _row(e.revision, e.direction, self.files, e.started_at, e.duration_ms, True)
             if isinstance(e, Applied)
             else _row(e, "stamp", self.files, None, None, True)
             for e in entries
         ]
+
+    def _listen(self, connection: Connection) -> None:
+        if self.listening is connection:
+            return
+        self.close()
+        event.listen(connection, "commit", self._flush)
+        event.listen(connection, "rollback", self._drop)
+        self.listening = connection
+
+    def close(self) -> None:
+        if self.listening is not None:
+            event.remove(self.listening, "commit", self._flush)
+            event.remove(self.listening, "rollback", self._drop)
+            self.listening = None
+
+    def _flush(self, connection: Connection) -> None:
+        if not self.pending:
+            return
+        rows, self.pending = self.pending, []
+        schema = self.project.version_schema
+        if not self.table_known:
+            if history.ensure(connection, schema) and self.before:
+                # Applied before migrator kept history: recorded without checksum, never refused.
+                rows = [
+                    history.Row(rev, "preexisting", None, None, None, True)
+                    for rev in alembic_ops.ancestors(self.project.script, self.before)
+                ] + rows
+            self.table_known = True
         history.record(connection, schema, self.record.run_id, rows)
+
+    def _drop(self, _connection: Connection) -> None:
+        self.pending = []
 
 
 def _baseline(
@@ -308,8 +339,21 @@ def _run_with_retries(
             conn.engine.url, backend_pid, interval=0.2, grace=min(0.5, settings.ddl_lock_timeout / 2)
         )
         try:
-            with watch, progress:
-                _run(project, conn, action, target, settings.transaction_per_migration, progress, stop, before, record)
+            try:
+                with watch, progress:
+                    _run(
+                        project,
+                        conn,
+                        action,
+                        target,
+                        settings.transaction_per_migration,
+                        progress,
+                        stop,
+                        before,
+                        record,
+                    )
+            finally:
+                writer.close()
             return
         except MigrationFailed as exc:
             writer.table_known = False
