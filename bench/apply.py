@@ -14,24 +14,24 @@ from bench.projects import Project
 from bench.stats import rotated
 from bench.workspace import Workspace
 
-CONTENDERS = (c.MIGRATOR_UPGRADE, c.ALEMBIC_UPGRADE, c.PSQL_FILE)
-SETUP = (
-    "Each run on a fresh empty database, created outside the timing and checked after it. The floor is "
-    "`psql -1 -f` of `alembic upgrade head --sql` for the same project, in one transaction."
-)
+SETUP = "Each run on a fresh empty database, created outside the timing and checked after it."
+FLOOR = "The floor is `psql -1 -f` of `alembic upgrade head --sql` for the same project, in one transaction."
+NO_FLOOR = "No psql floor: revisions that read data cannot be rendered by `alembic upgrade head --sql`."
 # Alembic's offline script opens and commits its own transaction; psql -1 already wraps the file in one.
 _OWN_TRANSACTION = {"BEGIN;", "COMMIT;"}
 
 
 def measure(ws: Workspace, project: Project) -> Case:
-    database = f"b_n{project.size}"
+    database = f"b_{project.name}"
     commands = _commands(ws, project, database)
-    note(f"B N={project.size} warm-up")
-    _one_round(ws, project, database, [commands[name] for name in CONTENDERS])
-    case = Case("B", project.size, c.ALEMBIC_UPGRADE, CONTENDERS, setup=SETUP)
+    contenders = tuple(commands)
+    setup = " ".join(filter(None, (SETUP, FLOOR if project.offline else NO_FLOOR, project.description)))
+    case = Case("B", project.size, c.ALEMBIC_UPGRADE, contenders, setup=setup, project=project.kind)
+    note(f"B {case.label} warm-up")
+    _one_round(ws, project, database, list(commands.values()))
     for round_index in range(ws.config.rounds):
-        note(f"B N={project.size} round {round_index + 1}/{ws.config.rounds}")
-        order = [commands[name] for name in rotated(CONTENDERS, round_index)]
+        note(f"B {case.label} round {round_index + 1}/{ws.config.rounds}")
+        order = [commands[name] for name in rotated(contenders, round_index)]
         for name, sample in _one_round(ws, project, database, order):
             case.add(name, sample)
     return case
@@ -50,7 +50,9 @@ def _one_round(ws: Workspace, project: Project, database: str, order: list[Comma
 
 def render_sql(command: Command, target: Path) -> Path:
     """`alembic upgrade head --sql` into a file, without its BEGIN/COMMIT lines."""
-    result = subprocess.run(command.argv, env=dict(command.env), capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command.argv, env=dict(command.env), cwd=command.cwd, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise ContenderFailed(f"{command.name} exited {result.returncode}: {result.stderr[-2000:]}")
     lines = [line for line in result.stdout.splitlines() if line.strip() not in _OWN_TRANSACTION]
@@ -59,11 +61,15 @@ def render_sql(command: Command, target: Path) -> Path:
 
 
 def _commands(ws: Workspace, project: Project, database: str) -> dict[str, Command]:
-    ini, url, env, tools = ws.ini(project, database), ws.url(database), ws.config.base_env, ws.config.tools
-    prefix = f"b{project.size}"
-    sql = render_sql(c.alembic_sql(tools, ini, env, ws.log(f"{prefix}-sql")), project.root / f"{database}.sql")
-    return {
-        c.MIGRATOR_UPGRADE: c.migrator(tools, "upgrade", ini, url, env, ws.log(f"{prefix}-migrator-upgrade")),
-        c.ALEMBIC_UPGRADE: c.alembic_upgrade(tools, ini, env, ws.log(f"{prefix}-alembic")),
-        c.PSQL_FILE: c.psql_file(ws.psql, ws.pg.port, database, sql, env, ws.log(f"{prefix}-psql")),
+    """The contenders, the psql floor only for a project that renders offline."""
+    prefix = f"b-{project.name}"
+    commands = {
+        c.MIGRATOR_UPGRADE: ws.migrator(project, database, "upgrade", f"{prefix}-migrator-upgrade"),
+        c.ALEMBIC_UPGRADE: ws.alembic(project, database, f"{prefix}-alembic"),
     }
+    if project.offline:
+        ini, env, tools = ws.ini(project, database), ws.config.base_env, ws.config.tools
+        script = c.alembic_sql(tools, ini, env, ws.log(f"{prefix}-sql"), cwd=project.root)
+        sql = render_sql(script, project.root / f"{database}.sql")
+        commands[c.PSQL_FILE] = c.psql_file(ws.psql, ws.pg.port, database, sql, env, ws.log(f"{prefix}-psql"))
+    return commands

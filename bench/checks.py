@@ -18,15 +18,15 @@ def at_head(pg: EmbeddedPostgres, database: str, project: Project, who: str) -> 
 
 
 def applied_once(pg: EmbeddedPostgres, database: str, project: Project, who: str) -> None:
-    """At head, one applied_log row per revision, and every revision's table exists."""
+    """At head, one applied_log row per revision, and every table the revisions create exists."""
     at_head(pg, database, project, who)
     duplicates = query(pg, database, _DUPLICATES)
     if duplicates:
         raise ContenderFailed(f"{who}: revisions not applied exactly once in {database}: {duplicates}")
     logged = query(pg, database, "select count(distinct revision) from applied_log")
     tables = query(pg, database, _TABLES)
-    expected = [[str(project.size)]]
-    if logged != expected or tables != expected:
+    if logged != [[str(project.size)]] or tables != [[str(project.tables)]]:
         raise ContenderFailed(
-            f"{who}: {database} logged {logged} revisions and has {tables} tables, expected {project.size} each"
+            f"{who}: {database} logged {logged} revisions and has {tables} tables, "
+            f"expected {project.size} and {project.tables}"
         )

@@ -12,6 +12,14 @@ from pathlib import Path
 DEFAULT_ROUNDS = 9
 QUICK_ROUNDS = 2
 MIN_READINESS_ROUNDS = 7
+# The real-world chain (bench/realworld.py): at least 100 revisions; a quick run takes a shorter one.
+REAL_WORLD_SIZE = 120
+QUICK_REAL_WORLD_SIZE = 40
+# Scenario D: the crowd kept for comparison with earlier runs (no goal; left out of a quick run),
+# the crowd with a goal, the waiters woken by the release.
+CROWD_RUNNERS = 20
+REAL_WORLD_RUNNERS = 10
+WAITERS = 5
 SCENARIOS = "ABCD"
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 # Inherited variables that would steer a contender away from the database we give it.
@@ -37,7 +45,10 @@ class BenchConfig:
     apply_sizes: tuple[int, ...]
     readiness_size: int
     concurrency_size: int
-    concurrent_runners: int
+    concurrent_runners: int | None
+    real_world_size: int
+    real_world_runners: int
+    waiters: int
     scenarios: frozenset[str]
     json_path: Path
     keep_work_dir: bool
@@ -59,7 +70,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> BenchConfig:
         apply_sizes=(1, 50) if quick else (1, 50, 500),
         readiness_size=50,
         concurrency_size=50,
-        concurrent_runners=20,
+        concurrent_runners=None if quick else CROWD_RUNNERS,
+        real_world_size=QUICK_REAL_WORLD_SIZE if quick else REAL_WORLD_SIZE,
+        real_world_runners=REAL_WORLD_RUNNERS,
+        waiters=WAITERS,
         scenarios=_scenarios(env.get("BENCH_SCENARIOS", "")),
         json_path=Path(env.get("BENCH_JSON") or DEFAULT_JSON),
         keep_work_dir=_flag(env.get("BENCH_KEEP", "")),

@@ -1,4 +1,8 @@
-"""The command lines under test: migrator, bare alembic, psql (the floor), each a real subprocess."""
+"""The command lines under test: migrator, bare alembic, psql (the floor), each a real subprocess.
+
+migrator and alembic run in the project's directory (`cwd`), where its users run them: Alembic resolves
+a relative `prepend_sys_path = .` in alembic.ini against the working directory.
+"""
 
 from __future__ import annotations
 
@@ -15,30 +19,45 @@ ALEMBIC_UPGRADE = "alembic upgrade head"
 PSQL_SELECT = "psql -c 'select 1'"
 PSQL_FILE = "psql -1 -f (alembic --sql)"
 ALEMBIC_LOOP = "until alembic upgrade head; do sleep 0.5; done"
+ALONE = "1 runner alone"
+WOKEN = "waiter: lock released to exit"
+
+
+def crowd(runners: int) -> str:
+    """The name of `runners` migrator upgrades started at once."""
+    return f"{runners} runners at once"
 
 
 def migrator(
-    tools: Tools, verb: str, ini: Path, url: str, env: Mapping[str, str], log: Path, name: str | None = None
+    tools: Tools,
+    verb: str,
+    ini: Path,
+    url: str,
+    env: Mapping[str, str],
+    log: Path,
+    name: str | None = None,
+    cwd: Path | None = None,
 ) -> Command:
     """`migrator -c INI upgrade|check` with DATABASE_URL=postgresql://… (it overrides sqlalchemy.url)."""
     extra = {"DATABASE_URL": url, "MIGRATOR_LOG_FORMAT": "json", "MIGRATOR_WAIT_TIMEOUT": "60"}
-    return Command(name or f"migrator {verb}", (tools.migrator, "-c", str(ini), verb), {**env, **extra}, log)
+    return Command(name or f"migrator {verb}", (tools.migrator, "-c", str(ini), verb), {**env, **extra}, log, cwd)
 
 
-def alembic_upgrade(tools: Tools, ini: Path, env: Mapping[str, str], log: Path) -> Command:
+def alembic_upgrade(tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Command:
     """Bare `alembic -c INI upgrade head`: its URL is the ini's postgresql+psycopg2:// one."""
-    return Command(ALEMBIC_UPGRADE, (tools.alembic, "-c", str(ini), "upgrade", "head"), env, log)
+    return Command(ALEMBIC_UPGRADE, (tools.alembic, "-c", str(ini), "upgrade", "head"), env, log, cwd)
 
 
-def alembic_sql(tools: Tools, ini: Path, env: Mapping[str, str], log: Path) -> Command:
+def alembic_sql(tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Command:
     """`alembic upgrade head --sql`: the same migrations as a SQL script, on stdout."""
-    return Command("alembic upgrade head --sql", (tools.alembic, "-c", str(ini), "upgrade", "head", "--sql"), env, log)
+    argv = (tools.alembic, "-c", str(ini), "upgrade", "head", "--sql")
+    return Command("alembic upgrade head --sql", argv, env, log, cwd)
 
 
-def alembic_loop(tools: Tools, ini: Path, env: Mapping[str, str], log: Path) -> Command:
+def alembic_loop(tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Command:
     """The shell loop people write around bare alembic when the database may not be up yet."""
     script = 'until "$0" -c "$1" upgrade head; do sleep 0.5; done'
-    return Command(ALEMBIC_LOOP, ("sh", "-c", script, tools.alembic, str(ini)), env, log)
+    return Command(ALEMBIC_LOOP, ("sh", "-c", script, tools.alembic, str(ini)), env, log, cwd)
 
 
 def psql_select(psql: str, port: int, database: str, env: Mapping[str, str], log: Path) -> Command:

@@ -40,7 +40,12 @@ def start(command: Command) -> Running:
     with open(command.log, "wb") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command.argv, env=dict(command.env), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            command.argv,
+            env=dict(command.env),
+            cwd=command.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     return Running(command, process, started)
 

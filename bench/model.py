@@ -9,6 +9,10 @@ from typing import Literal
 
 Metric = Literal["seconds", "max_rss_kb", "cpu_seconds"]
 METRICS: tuple[Metric, ...] = ("seconds", "max_rss_kb", "cpu_seconds")
+Statistic = Literal["median", "max"]
+# The kinds of generated project (bench/projects.py): N uniform revisions, or a chain written as real projects are.
+GENERATED = "generated"
+REAL_WORLD = "real-world"
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class Command:
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
     log: Path
+    cwd: Path | None = None  # a project's root: Alembic resolves `prepend_sys_path = .` against it
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,23 @@ class Case:
     setup: str = ""
     checks: list[str] = field(default_factory=list)
     error: str | None = None
+    project: str = GENERATED
 
     def add(self, contender: str, sample: Sample) -> None:
         self.samples.setdefault(contender, []).append(sample)
 
+    @property
+    def label(self) -> str:
+        return label(self.size, self.project)
+
 
 @dataclass(frozen=True)
 class Goal:
-    """A target from the issue: a contender's median against the baseline's (ratio) or absolute."""
+    """A target from the issues: a contender's median against the baseline's (ratio), or absolute.
+
+    ``size`` None: any size; ``project`` None: any kind of project. ``statistic`` is what an
+    absolute goal bounds, the median or the worst sample.
+    """
 
     scenario: str
     size: int | None
@@ -57,6 +71,8 @@ class Goal:
     limit: float
     metric: Metric = "seconds"
     relative: bool = True
+    project: str | None = GENERATED
+    statistic: Statistic = "median"
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,16 @@ class Verdict:
     size: int
     value: float | None
     met: bool
+    project: str = GENERATED
+
+    @property
+    def label(self) -> str:
+        return label(self.size, self.project)
+
+
+def label(size: int, project: str) -> str:
+    """N as the report shows it: the size, and the project's kind when it is not the generated chain."""
+    return str(size) if project == GENERATED else f"{size} ({project})"
 
 
 class ContenderFailed(Exception):

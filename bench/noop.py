@@ -16,16 +16,17 @@ SETUP = "The database is at head. `psql -c 'select 1'` is the floor: a process s
 
 
 def measure(ws: Workspace, project: Project) -> Case:
-    database = f"a_n{project.size}"
+    database = f"a_{project.name}"
     server.recreate_database(ws.pg, database)
     commands = _commands(ws, project, database)
     run(commands[c.ALEMBIC_UPGRADE])  # to head; also compiles the revision files' bytecode
     checks.at_head(ws.pg, database, project, "setup")
     for name in CONTENDERS:  # warm-up, not counted
         run(commands[name])
-    case = Case("A", project.size, c.ALEMBIC_UPGRADE, CONTENDERS, setup=SETUP)
+    setup = " ".join(filter(None, (SETUP, project.description)))
+    case = Case("A", project.size, c.ALEMBIC_UPGRADE, CONTENDERS, setup=setup, project=project.kind)
     for round_index in range(ws.config.rounds):
-        note(f"A N={project.size} round {round_index + 1}/{ws.config.rounds}")
+        note(f"A {case.label} round {round_index + 1}/{ws.config.rounds}")
         for name in rotated(CONTENDERS, round_index):
             case.add(name, run(commands[name]).sample)
     checks.applied_once(ws.pg, database, project, "A")
@@ -33,11 +34,10 @@ def measure(ws: Workspace, project: Project) -> Case:
 
 
 def _commands(ws: Workspace, project: Project, database: str) -> dict[str, Command]:
-    ini, url, env, tools = ws.ini(project, database), ws.url(database), ws.config.base_env, ws.config.tools
-    prefix = f"a{project.size}"
+    prefix = f"a-{project.name}"
     return {
-        c.MIGRATOR_UPGRADE: c.migrator(tools, "upgrade", ini, url, env, ws.log(f"{prefix}-migrator-upgrade")),
-        c.MIGRATOR_CHECK: c.migrator(tools, "check", ini, url, env, ws.log(f"{prefix}-migrator-check")),
-        c.ALEMBIC_UPGRADE: c.alembic_upgrade(tools, ini, env, ws.log(f"{prefix}-alembic")),
-        c.PSQL_SELECT: c.psql_select(ws.psql, ws.pg.port, database, env, ws.log(f"{prefix}-psql")),
+        c.MIGRATOR_UPGRADE: ws.migrator(project, database, "upgrade", f"{prefix}-migrator-upgrade"),
+        c.MIGRATOR_CHECK: ws.migrator(project, database, "check", f"{prefix}-migrator-check"),
+        c.ALEMBIC_UPGRADE: ws.alembic(project, database, f"{prefix}-alembic"),
+        c.PSQL_SELECT: c.psql_select(ws.psql, ws.pg.port, database, ws.config.base_env, ws.log(f"{prefix}-psql")),
     }

@@ -1,4 +1,5 @@
-"""Throwaway Alembic projects of N trivial migrations, written the way `alembic revision` writes them."""
+"""Throwaway Alembic projects: N trivial migrations written the way `alembic revision` writes them (here),
+or a chain written the ways real projects write them (bench/realworld.py); both described by a Project."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.model import GENERATED, label
 from devtools.recipe import ENV_PY
 
 # Alembic's generic template (script.py.mako), filled in.
@@ -56,8 +58,7 @@ APPLIED_LOG_DOWN = '    op.execute("drop table applied_log")\n'
 INI = """\
 [alembic]
 script_location = %(here)s/migrations
-path_separator = os
-sqlalchemy.url = {url}
+{options}sqlalchemy.url = {url}
 
 [post_write_hooks]
 
@@ -97,10 +98,25 @@ datefmt = %H:%M:%S
 """
 
 
+# The [alembic] options between script_location and sqlalchemy.url, as `alembic init` writes them.
+GENERATED_OPTIONS = "path_separator = os\n"
+
+
 @dataclass(frozen=True)
 class Project:
+    """A project on disk: its revisions (the head last), how many `tNNNN` tables they create, its ini options.
+
+    ``offline``: `alembic upgrade head --sql` can render it (revisions that read data cannot be);
+    ``description``: what the report says about a project that is not the generated chain.
+    """
+
     root: Path
     revisions: tuple[str, ...]
+    tables: int
+    kind: str = GENERATED
+    options: str = GENERATED_OPTIONS
+    offline: bool = True
+    description: str = ""
 
     @property
     def size(self) -> int:
@@ -109,6 +125,15 @@ class Project:
     @property
     def head(self) -> str:
         return self.revisions[-1]
+
+    @property
+    def label(self) -> str:
+        return label(self.size, self.kind)
+
+    @property
+    def name(self) -> str:
+        """A slug for database and log names: n50 for the generated chains, real_world_120 for the other."""
+        return f"n{self.size}" if self.kind == GENERATED else f"{self.kind.replace('-', '_')}_{self.size}"
 
 
 def revision_id(index: int) -> str:
@@ -138,11 +163,11 @@ def write_project(root: Path, size: int) -> Project:
         down = revisions[-1] if revisions else None
         revisions.append(revision_id(index))
         (versions / f"{revisions[-1]}_create_t{index:04d}.py").write_text(revision_source(index, down))
-    return Project(root, tuple(revisions))
+    return Project(root, tuple(revisions), tables=size)
 
 
 def write_ini(project: Project, name: str, url: str) -> Path:
     """An alembic.ini next to migrations/, naming one database; both migrator and bare alembic read it."""
     path = project.root / f"{name}.ini"
-    path.write_text(INI.format(url=url))
+    path.write_text(INI.format(url=url, options=project.options))
     return path

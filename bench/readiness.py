@@ -67,9 +67,9 @@ def _setup(project: Project, rounds: int) -> str:
 
 
 def _commands(ws: Workspace, project: Project, pg: EmbeddedPostgres) -> dict[str, Command]:
-    ini, url, env, tools = ws.ini(project, DATABASE, pg), ws.url(DATABASE, pg), ws.config.base_env, ws.config.tools
+    ini, env, tools = ws.ini(project, DATABASE, pg), ws.config.base_env, ws.config.tools
     return {
-        c.MIGRATOR_UPGRADE: c.migrator(tools, "upgrade", ini, url, env, ws.log("c-migrator-upgrade")),
-        c.ALEMBIC_LOOP: c.alembic_loop(tools, ini, env, ws.log("c-alembic-loop")),
-        c.ALEMBIC_UPGRADE: c.alembic_upgrade(tools, ini, env, ws.log("c-alembic-setup")),
+        c.MIGRATOR_UPGRADE: ws.migrator(project, DATABASE, "upgrade", "c-migrator-upgrade", pg=pg),
+        c.ALEMBIC_LOOP: c.alembic_loop(tools, ini, env, ws.log("c-alembic-loop"), cwd=project.root),
+        c.ALEMBIC_UPGRADE: ws.alembic(project, DATABASE, "c-alembic-setup", pg=pg),
     }

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.goals import goal_for, judge, unmeasured, verdicts
-from bench.model import Case, Goal, Metric
+from bench.goals import goals_for, judge, unmeasured, verdicts
+from bench.model import GENERATED, Case, Goal, Metric
 from bench.results import Outcome
 from bench.stats import Summary, ratio, summarise
 
@@ -15,7 +15,7 @@ TITLES = {
     "A": "A · no-op at head",
     "B": "B · apply N migrations to an empty database",
     "C": "C · readiness: runner started while the server is down",
-    "D": "D · concurrency: runners started at once on an empty database",
+    "D": "D · concurrency: runners started at once on an empty database; waiters woken by the release",
     "E": "E · peak memory (max RSS of the process, from wait4)",
 }
 
@@ -49,15 +49,23 @@ def _header(outcome: Outcome) -> str:
 
 
 def _scenario(scenario: str, cases: list[Case]) -> str:
-    setup = next((case.setup for case in cases if case.setup), "")
+    """The title, then one table per setup (a project kind or a way of measuring) with its checks."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.setup, []).append(case)
+    return "\n\n".join([f"### {TITLES[scenario]}", *(_table(group) for group in groups.values())])
+
+
+def _table(cases: list[Case]) -> str:
+    setup = cases[0].setup
     baseline = next((case.baseline for case in cases if case.baseline), None)
     ratio_column = f" \u00f7 `{baseline}` |" if baseline else ""
-    cpu = scenario != "C"
+    cpu = any(summarise(samples, "cpu_seconds") for case in cases for samples in case.samples.values())
     head = f"| N | contender | median | min{DASH}max |{ratio_column} goal |" + (" CPU (median) |" if cpu else "")
     rule = "|--:|---|--:|--:|" + ("--:|" if baseline else "") + "---|" + ("--:|" if cpu else "")
     rows = [row for case in cases for row in _rows(case, "seconds", cpu)]
     checks = "\n".join(f"- \u2705 {check}" for case in cases for check in case.checks)
-    parts = (f"### {TITLES[scenario]}", setup, "\n".join([head, rule, *rows]), checks)
+    parts = (setup, "\n".join([head, rule, *rows]), checks)
     return "\n\n".join(part for part in parts if part)
 
 
@@ -70,13 +78,13 @@ def _memory(cases: list[Case]) -> str:
 
 def _rows(case: Case, metric: Metric, cpu: bool = False) -> list[str]:
     if case.error is not None:
-        return [f"| {case.size} | **failed** (see Failures) | | | |"]
+        return [f"| {case.label} | **failed** (see Failures) | | | |"]
     rows = []
     for name in case.contenders:
         summary = summarise(case.samples.get(name, []), metric)
         if summary is None:
             continue
-        cells = [str(case.size), f"`{name}`", _value(summary.median, metric), _range(summary, metric)]
+        cells = [case.label, f"`{name}`", _value(summary.median, metric), _range(summary, metric)]
         if case.baseline is not None:
             share = ratio(case, name, metric)
             cells.append("—" if share is None else f"{share:.2f}{TIMES}")
@@ -89,24 +97,23 @@ def _rows(case: Case, metric: Metric, cpu: bool = False) -> list[str]:
 
 
 def _goal_cell(case: Case, contender: str, metric: Metric) -> str:
-    goal = goal_for(case, contender, metric)
-    if goal is None:
-        return ""
-    verdict = judge(goal, case)
-    return f"{_limit(goal)} {'✅' if verdict.met else '❌'}"
+    return ", ".join(f"{_limit(goal)} {_mark(judge(goal, case).met)}" for goal in goals_for(case, contender, metric))
+
+
+def _mark(met: bool) -> str:
+    return "✅" if met else "❌"
 
 
 def _goals(cases: list[Case], scenarios: frozenset[str]) -> str:
-    lines = ["### Goals (issue 4)", "", "| scenario | N | goal | measured | met |", "|---|--:|---|--:|---|"]
+    lines = ["### Goals (issues 4 and 9)", "", "| scenario | N | goal | measured | met |", "|---|--:|---|--:|---|"]
     for verdict in verdicts(cases):
         goal = verdict.goal
         measured = "—" if verdict.value is None else _measured(goal, verdict.value)
-        lines.append(
-            f"| {goal.scenario} | {verdict.size} | {_describe(goal)} | {measured} | {'✅' if verdict.met else '❌'} |"
-        )
+        lines.append(f"| {goal.scenario} | {verdict.label} | {_describe(goal)} | {measured} | {_mark(verdict.met)} |")
     for goal in unmeasured(cases, scenarios):
         size = "" if goal.size is None else str(goal.size)
-        lines.append(f"| {goal.scenario} | {size} | {_describe(goal)} | not measured in this run | |")
+        where = size if goal.project in (None, GENERATED) else f"{size} ({goal.project})".lstrip()
+        lines.append(f"| {goal.scenario} | {where} | {_describe(goal)} | not measured in this run | |")
     return "\n".join(lines)
 
 
@@ -114,12 +121,15 @@ def _describe(goal: Goal) -> str:
     what = "peak RSS of " if goal.metric == "max_rss_kb" else ""
     against = {"A": "bare alembic", "B": "bare alembic", "D": "1 runner alone"}.get(goal.scenario, "")
     if not goal.relative:
-        return f"{what}`{goal.contender}` median {_limit(goal)}"
+        return f"{what}`{goal.contender}` {_limit(goal)}"
     return f"{what}`{goal.contender}` {_limit(goal)} {against}"
 
 
 def _limit(goal: Goal) -> str:
-    return f"≤ {goal.limit:g}{TIMES}" if goal.relative else f"≤ {goal.limit * 1000:.0f} ms"
+    if goal.relative:
+        return f"≤ {goal.limit:g}{TIMES}"
+    statistic = "worst" if goal.statistic == "max" else "median"
+    return f"{statistic} ≤ {goal.limit * 1000:.0f} ms"
 
 
 def _measured(goal: Goal, value: float) -> str:

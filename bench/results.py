@@ -36,11 +36,20 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
             "readiness_size": config.readiness_size,
             "concurrency_size": config.concurrency_size,
             "concurrent_runners": config.concurrent_runners,
+            "real_world_size": config.real_world_size,
+            "real_world_runners": config.real_world_runners,
+            "waiters": config.waiters,
             "scenarios": "".join(sorted(config.scenarios)),
         },
         "cases": [_case(case) for case in outcome.cases],
         "goals": [
-            {**asdict(verdict.goal), "size": verdict.size, "value": verdict.value, "met": verdict.met}
+            {
+                **asdict(verdict.goal),
+                "size": verdict.size,
+                "project": verdict.project,
+                "value": verdict.value,
+                "met": verdict.met,
+            }
             for verdict in verdicts(outcome.cases)
         ],
         "unmeasured_goals": [asdict(goal) for goal in unmeasured(outcome.cases, outcome.config.scenarios)],
@@ -58,6 +67,7 @@ def _case(case: Case) -> dict[str, Any]:
     return {
         "scenario": case.scenario,
         "size": case.size,
+        "project": case.project,
         "baseline": case.baseline,
         "setup": case.setup,
         "contenders": {name: _contender(case, name) for name in case.contenders if name in case.samples},

@@ -10,16 +10,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import apply, concurrency, noop, readiness, report, results, server
+from bench import apply, concurrency, noop, readiness, report, results, server, wakeup
 from bench.config import BadSetting, BenchConfig, from_environment
 from bench.machine import describe, load_average
 from bench.model import Case, ContenderFailed
 from bench.progress import note
-from bench.projects import write_project
+from bench.projects import Project, write_project
+from bench.realworld import write_realworld
 from bench.workspace import Workspace
 from devtools.embedded_pg import EmbeddedPostgres
 
-Planned = tuple[str, int, Callable[[], Case]]
+Planned = tuple[str, Project, Callable[[], Case]]
 
 
 def main() -> int:
@@ -51,24 +52,34 @@ def main() -> int:
 def _measure(config: BenchConfig, pg: EmbeddedPostgres, root: Path) -> results.Outcome:
     sizes = sorted({*config.noop_sizes, *config.apply_sizes, config.readiness_size, config.concurrency_size})
     projects = {size: write_project(root / f"n{size}", size) for size in sizes}
+    real_world = write_realworld(root / "real-world", config.real_world_size)
+    held = write_realworld(root / "real-world-held", config.real_world_size, hold_s=wakeup.HOLD_S)
     ws = Workspace(config, pg, root, projects, server.psql_binary())
     outcome = results.Outcome(config, describe(server.version(pg)))
-    for scenario, size, measure in _plan(ws, random.Random(config.seed)):
+    for scenario, project, measure in _plan(ws, real_world, held, random.Random(config.seed)):
         try:
             outcome.cases.append(measure())
         except ContenderFailed as exc:
-            note(f"{scenario} N={size} failed: {exc}\n{exc.output}")
-            outcome.failures.append(f"{scenario} N={size}: {exc}")
-            outcome.cases.append(Case(scenario, size, None, (), error=str(exc)))
+            note(f"{scenario} {project.label} failed: {exc}\n{exc.output}")
+            outcome.failures.append(f"{scenario} N={project.label}: {exc}")
+            outcome.cases.append(Case(scenario, project.size, None, (), error=str(exc), project=project.kind))
     return outcome
 
 
-def _plan(ws: Workspace, rng: random.Random) -> list[Planned]:
+def _plan(ws: Workspace, real_world: Project, held: Project, rng: random.Random) -> list[Planned]:
+    """Every case in the order they run: today's chains, then the real-world one, scenario by scenario."""
     config, projects = ws.config, ws.projects
     planned: list[Planned] = [
-        *[("A", n, lambda n=n: noop.measure(ws, projects[n])) for n in config.noop_sizes],
-        *[("B", n, lambda n=n: apply.measure(ws, projects[n])) for n in config.apply_sizes],
-        ("C", config.readiness_size, lambda: readiness.measure(ws, projects[config.readiness_size], rng)),
-        ("D", config.concurrency_size, lambda: concurrency.measure(ws, projects[config.concurrency_size])),
+        *[("A", projects[n], lambda n=n: noop.measure(ws, projects[n])) for n in config.noop_sizes],
+        ("A", real_world, lambda: noop.measure(ws, real_world)),
+        *[("B", projects[n], lambda n=n: apply.measure(ws, projects[n])) for n in config.apply_sizes],
+        ("B", real_world, lambda: apply.measure(ws, real_world)),
+        ("C", projects[config.readiness_size], lambda: readiness.measure(ws, projects[config.readiness_size], rng)),
+        ("D", real_world, lambda: concurrency.measure(ws, real_world, config.real_world_runners)),
+        ("D", held, lambda: wakeup.measure(ws, held, config.waiters)),
     ]
+    crowd = config.concurrent_runners
+    if crowd is not None:
+        project = projects[config.concurrency_size]
+        planned.append(("D", project, lambda: concurrency.measure(ws, project, crowd)))
     return [entry for entry in planned if entry[0] in config.scenarios]

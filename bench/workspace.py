@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import contenders as c
 from bench import server
 from bench.config import BenchConfig
+from bench.model import Command
 from bench.projects import Project, write_ini
 from devtools.embedded_pg import EmbeddedPostgres
 
@@ -28,3 +30,22 @@ class Workspace:
 
     def url(self, database: str, pg: EmbeddedPostgres | None = None) -> str:
         return server.url(pg or self.pg, database)
+
+    def migrator(
+        self,
+        project: Project,
+        database: str,
+        verb: str,
+        log: str,
+        name: str | None = None,
+        pg: EmbeddedPostgres | None = None,
+    ) -> Command:
+        """`migrator VERB` on `database`, run in the project's directory."""
+        ini, url = self.ini(project, database, pg), self.url(database, pg)
+        tools, env = self.config.tools, self.config.base_env
+        return c.migrator(tools, verb, ini, url, env, self.log(log), name, cwd=project.root)
+
+    def alembic(self, project: Project, database: str, log: str, pg: EmbeddedPostgres | None = None) -> Command:
+        """Bare `alembic upgrade head` on `database`, run in the project's directory."""
+        ini = self.ini(project, database, pg)
+        return c.alembic_upgrade(self.config.tools, ini, self.config.base_env, self.log(log), cwd=project.root)
