@@ -325,6 +325,8 @@ def revision_error(exc: BaseException, script: ScriptDirectory | None, what: str
     if isinstance(exc, (CommandError, RevisionError)):
         prefix = f"{what}: " if what else ""
         return RevisionStateError(f"{prefix}{exc}", hint="check the revision id with `migrator history`")
+    if _is_async_setup(exc):
+        return _async_refusal(exc)
     if isinstance(exc, (SyntaxError, ImportError, AttributeError, NameError)):
         where = failing_file(exc, script)
         if where is None and not isinstance(exc, (SyntaxError, ImportError)):
@@ -369,17 +371,27 @@ def translated_migration_errors(
                 hint=f"{at()}; run again once it is back",
             ) from exc
         raise MigrationFailed(f"{_migration(running())} failed: {error_text(exc)}", hint=at()) from exc
-    except InvalidRequestError as exc:
-        if "async" not in str(exc):
-            raise MigrationFailed(f"{_migration(running())} failed: {type(exc).__name__}: {exc}", hint=at()) from exc
-        raise ConfigError(
-            f"env.py drives an asyncio engine, which migrator cannot hand its connection to: {exc}",
-            hint="migrator runs the migrations on its own locked psycopg2 connection: use a synchronous env.py "
-            "(Alembic's generic template) for the migrations",
-        ) from exc
     except Exception as exc:
+        if _is_async_setup(exc):
+            raise _async_refusal(exc) from exc
         stop.raise_if_stopped()
         raise MigrationFailed(f"{_migration(running())} failed: {type(exc).__name__}: {exc}", hint=at()) from exc
+
+
+def _is_async_setup(exc: BaseException) -> bool:
+    """env.py builds an asyncio engine (Alembic's async templates): not something migrator can drive."""
+    text = str(exc)
+    return (isinstance(exc, InvalidRequestError) and "async" in text) or (
+        isinstance(exc, ImportError) and ("greenlet" in text or "asyncio" in text)
+    )
+
+
+def _async_refusal(exc: BaseException) -> ConfigError:
+    return ConfigError(
+        f"env.py drives an asyncio engine, which migrator cannot hand its locked connection to: {exc}",
+        hint="migrator runs the migrations on its own locked psycopg2 connection: use a synchronous env.py "
+        "(Alembic's generic template) for the migrations",
+    )
 
 
 def _migration(revision: str | None) -> str:

@@ -3,13 +3,14 @@ events and history, and the migrations on the locked connection with migrator's 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run
 from tests.support.dbutil import query
-from tests.support.envs import KINDS, make, write_revisions
+from tests.support.envs import ALEMBIC, KINDS, make, write_revisions
 from tests.support.servers import Server
 
 
@@ -67,3 +68,14 @@ def test_transaction_per_migration_keeps_what_committed_and_records_it(
     assert query(server, database, "select version_num from alembic_version") == [("e1",)]
     ok = query(server, database, "select revision from migrator_history where success and revision = 'e1'")
     assert ok == [("e1",)]
+
+
+def test_an_async_env_py_is_refused_with_the_reason(server: Server, database: str, tmp_path: Path) -> None:
+    """Alembic's async template cannot run on migrator's locked psycopg2 connection: exit 2, saying why."""
+    subprocess.run([ALEMBIC, "init", "-t", "async", "migrations"], cwd=tmp_path, check=True, capture_output=True)
+    write_revisions(tmp_path / "migrations" / "versions", None, second_fails=False)
+    result = run(["upgrade"], server.url_for(database), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    failed = result.event("run.failed")
+    assert "asyncio" in failed["error"] and "synchronous env.py" in failed["hint"]
+    assert "probe" not in tables(server, database)
