@@ -1,11 +1,11 @@
 """Alembic environment for the TravelPacker schema.
 
-Follows Alembic's connection-sharing recipe: when the caller (migrator, tests)
-passes a connection in ``config.attributes["connection"]`` it is used as is,
-inside whatever transaction the caller opened; otherwise an engine is built
-from ``sqlalchemy.url``. ``config.attributes["context_options"]`` lets the
-caller add ``context.configure`` options (migrator passes its per-migration
-hook and the transaction mode); bare ``alembic`` passes none.
+Follows Alembic's connection-sharing recipe: when the caller (migrator, pytest-alembic)
+passes a connection in ``config.attributes["connection"]`` it is used as is;
+otherwise an engine is built from ``sqlalchemy.url``, or, when that is unset (plain
+``alembic``), from DATABASE_URL / DATABASE_URL_FILE with migrator's rules. migrator
+places its locked connection and its options (transaction mode, per-migration hook)
+into ``context.configure()`` itself, whatever this file passes.
 """
 
 import os
@@ -31,7 +31,6 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        **config.attributes.get("context_options", {}),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -80,7 +79,6 @@ def _run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         include_name=include_name,
-        **config.attributes.get("context_options", {}),
     )
     with context.begin_transaction():
         context.run_migrations()

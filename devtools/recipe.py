@@ -1,5 +1,5 @@
 """The env.py of throwaway Alembic projects (tests, benchmarks): Alembic's connection-sharing
-recipe, as migrator expects it, plus the generated fileConfig() that migrator switches off
+recipe, plus the generated fileConfig() that migrator skips
 through config.attributes["configure_logger"] (bare `alembic` runs keep it)."""
 
 ENV_PY = """\
@@ -14,7 +14,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def run(connection):
-    context.configure(connection=connection, target_metadata=None, **config.attributes.get("context_options", {}))
+    context.configure(connection=connection, target_metadata=None)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -3,12 +3,13 @@ events and history, and the migrations on the locked connection with migrator's 
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import finish, run, start, wait_until
 from tests.support.dbutil import query
 from tests.support.envs import ALEMBIC, KINDS, make, write_revisions
 from tests.support.servers import Server
@@ -79,3 +80,24 @@ def test_an_async_env_py_is_refused_with_the_reason(server: Server, database: st
     failed = result.event("run.failed")
     assert "asyncio" in failed["error"] and "synchronous env.py" in failed["hint"]
     assert "probe" not in tables(server, database)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sigterm_cancels_the_running_statement_whatever_the_env_py(
+    kind: str, server: Server, database: str, tmp_path: Path
+) -> None:
+    """The statement runs on migrator's connection, so SIGTERM cancels it: exit 143, all rolled back."""
+    versions, after = make(kind, tmp_path)
+    write_revisions(versions, after, second_fails=False, second='op.execute("select pg_sleep(60)")')
+    proc = start(["upgrade"], server.url_for(database), cwd=tmp_path)
+    sleeping = (
+        "select count(*) from pg_stat_activity where query like '%pg_sleep(60)%' and state = 'active' "
+        "and pid <> pg_backend_pid()"
+    )
+    wait_until(lambda: query(server, database, sleeping)[0][0] >= 1, what="the slow migration to run")
+    proc.send_signal(signal.SIGTERM)
+    result = finish(proc, 0, timeout=30)
+    assert result.returncode == 143, result.stderr
+    assert "lock.released" in result.names()
+    assert "probe" not in tables(server, database)
+    assert query(server, database, sleeping)[0][0] == 0

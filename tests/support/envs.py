@@ -38,9 +38,9 @@ def make(kind: str, root: Path) -> tuple[Path, str | None]:
     return root / "migrations" / "versions", None
 
 
-def write_revisions(versions: Path, after: str | None, second_fails: bool) -> None:
-    """e1 records its session (PROBE); e2 creates a table, or fails half-way when asked to."""
-    second = 'op.execute("create table e2_done (id int)")'
+def write_revisions(versions: Path, after: str | None, second_fails: bool, second: str | None = None) -> None:
+    """e1 records its session (PROBE); e2 creates a table, or fails half-way when asked to, or runs ``second``."""
+    second = second or 'op.execute("create table e2_done (id int)")'
     if second_fails:
         second = 'op.execute("create table e2_partial (id int)")\n    op.execute("select 1/0")'
     for rev, down, body in (("e1", after, f'op.execute("{PROBE}")'), ("e2", "e1", second)):
