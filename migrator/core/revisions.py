@@ -58,7 +58,8 @@ def refuse_unversioned(db: DatabaseState, version_table: str) -> None:
         shown = ", ".join(db.other_tables[:5]) + (" …" if len(db.other_tables) > 5 else "")
         raise RevisionStateError(
             f"the database has tables ({shown}) but no {version_table} table: it was built without migrations",
-            hint="if its schema matches a revision, record that with `migrator stamp REV`, then upgrade",
+            hint="if its schema matches a revision REV, adopt it with `migrator upgrade --baseline REV` "
+            "(stamps REV, then upgrades) or `migrator stamp REV`",
         )
 
 
@@ -71,6 +72,11 @@ def check_before_upgrade(db: DatabaseState, script: ScriptState, target: str, ve
 def check_before_downgrade(db: DatabaseState, script: ScriptState, version_table: str) -> None:
     refuse_unversioned(db, version_table)
     refuse_unknown(db, script)
+
+
+def nothing_to_downgrade(db: DatabaseState) -> bool:
+    """A downgrade on a database at base (no revision): there is nothing below it."""
+    return not db.current
 
 
 def nothing_to_do(db: DatabaseState, script: ScriptState, target: str) -> bool:

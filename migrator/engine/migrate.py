@@ -105,6 +105,8 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
         after = before
         if action == "upgrade" and revisions.nothing_to_do(before, scripts, target):
             log.info("run.nothing_to_do", revision=revisions.describe(before.current))
+        elif action == "downgrade" and revisions.nothing_to_downgrade(before):
+            log.info("run.nothing_to_do", revision=revisions.describe(before.current), reason="already at base")
         else:
             if settings.backup_command and action != "stamp":
                 env = backup.environment(conn.engine.url, settings.backup_environment, record.from_revision, target)
@@ -535,7 +537,9 @@ def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> 
             _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
             with connection(session) as conn, alembic_ops.driving(project.cfg, project.script, project.hooks(conn)):
-                if action == "current":
+                if action == "current" and not _state(conn, project).current:
+                    stdout.write("base\n")  # Alembic prints nothing for an empty database
+                elif action == "current":
                     alembic_ops.current(project.cfg, verbose)
                 elif action == "history":
                     alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=True)

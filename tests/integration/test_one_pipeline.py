@@ -191,3 +191,18 @@ def test_a_lost_connection_while_waiting_for_the_lock_is_exit_3(server: Server, 
         assert result.returncode == 3, result.stderr
         assert "run.crashed" not in result.names()
     engine.dispose()
+
+
+def test_current_on_an_empty_database_says_base_and_downgrade_there_has_nothing_to_do(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """`current` prints `base` (Alembic prints nothing); `downgrade` at base exits 0 saying so."""
+    write_project(tmp_path, [Revision("d1", None)])
+    url = server.url_for(database)
+    current = run(["current"], url, cwd=tmp_path)
+    assert (current.returncode, current.stdout) == (0, "base\n")
+    down = run(["downgrade"], url, cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert down.event("run.nothing_to_do")["reason"] == "already at base"
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    assert run(["current"], url, cwd=tmp_path).stdout.startswith("d1")

@@ -71,10 +71,12 @@ def test_unknown_target_revision_is_refused(server: Server, database: str) -> No
     assert "deadbeef" in result.event("run.failed")["error"]
 
 
-def test_downgrade_below_base_is_refused(server: Server, database: str) -> None:
-    """`downgrade` on an empty database: nothing below base, exit 5."""
+def test_downgrade_at_base_has_nothing_to_do(server: Server, database: str) -> None:
+    """`downgrade` on an empty database: nothing below base, said so, exit 0 (not Alembic's
+    'Relative revision -1 didn't produce 1 migrations')."""
     result = run(["downgrade"], server.url_for(database))
-    assert result.returncode == 5
+    assert result.returncode == 0
+    assert result.event("run.nothing_to_do")["revision"] == "base (no revision)"
 
 
 def test_missing_url_is_a_usage_error() -> None:

@@ -87,7 +87,7 @@ def test_refuse_several_heads_only_when_head_is_ambiguous(script: ScriptState, t
 
 
 def test_refuse_unversioned_database_with_tables() -> None:
-    """Tables but no version table means built without migrations: exit 5, suggesting stamp."""
+    """Tables but no version table means built without migrations: exit 5, suggesting --baseline or stamp."""
     db = DatabaseState(has_version_table=False, current=(), other_tables=("users", "orders"))
     with pytest.raises(RevisionStateError) as raised:
         refuse_unversioned(db, "alembic_version")
@@ -95,7 +95,8 @@ def test_refuse_unversioned_database_with_tables() -> None:
     assert (error.exit_code, error.message, error.hint) == (
         ExitCode.REVISION_STATE,
         "the database has tables (users, orders) but no alembic_version table: it was built without migrations",
-        "if its schema matches a revision, record that with `migrator stamp REV`, then upgrade",
+        "if its schema matches a revision REV, adopt it with `migrator upgrade --baseline REV` "
+        "(stamps REV, then upgrades) or `migrator stamp REV`",
     )
 
 
