@@ -154,6 +154,8 @@ class Hooks:
     on_version_apply: Sequence[OnVersionApply] = ()
     version_table: tuple[str, str | None] | None = None  # what alembic.ini declares; env.py must agree
     starting_rev: tuple[str, ...] | None = None  # offline: render from all of these (a merge's parents)
+    # autogenerate: sees the generated script; True drops it (nothing detected: no empty revision file)
+    review_generated: Callable[[Any], bool] | None = None
     seen: dict[str, Any] = field(default_factory=dict)
 
 
@@ -187,6 +189,8 @@ def _configured(
     theirs = kw.get("on_version_apply") or ()
     kw["on_version_apply"] = (*((theirs,) if callable(theirs) else tuple(theirs)), *hooks.on_version_apply)
     kw["include_name"] = _without_own_tables(kw.get("include_name"))
+    if hooks.review_generated is not None:
+        kw["process_revision_directives"] = _reviewed(kw.get("process_revision_directives"), hooks.review_generated)
     asked = (kw.get("version_table") or DEFAULT_VERSION_TABLE, kw.get("version_table_schema") or None)
     if hooks.version_table is not None and asked != hooks.version_table:
         raise ConfigError(
@@ -208,6 +212,18 @@ def _without_own_tables(theirs: Callable[..., bool] | None) -> Callable[..., boo
         return theirs(name, type_, parent_names) if theirs is not None else True
 
     return include_name
+
+
+def _reviewed(theirs: Callable[..., None] | None, review: Callable[[Any], bool]) -> Callable[..., None]:
+    """env.py's own process_revision_directives first, then ours (Alembic's documented hook)."""
+
+    def process(context: Any, revision: Any, directives: list[Any]) -> None:
+        if theirs is not None:
+            theirs(context, revision, directives)
+        if directives and review(directives[0]):
+            directives[:] = []
+
+    return process
 
 
 def _qualified(table: tuple[str, str | None]) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from migrator.core import checksums, lock, revisions, state, urls
-from migrator.core.errors import MigrationFailed, NotAtHead, RevisionStateError
+from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead, RevisionStateError
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
 from migrator.core.settings import Settings
@@ -533,6 +533,11 @@ def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> 
             _created(alembic_ops.merge(project.cfg, options["revisions"], options["message"]))
         elif action == "history" and settings.database_url is None:
             alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=False)
+        elif action == "create" and not options["message"].strip():
+            raise ConfigError(
+                "a revision needs a message (it names the file and heads its docstring)",
+                hint='migrator create "add nickname to users"',
+            )
         elif action == "create" and options.get("empty"):
             _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
@@ -544,8 +549,40 @@ def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> 
                 elif action == "history":
                     alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=True)
                 else:
-                    _created(alembic_ops.create(project.cfg, options["message"], autogenerate=True))
+                    _autogenerate(project, conn, options["message"])
                 conn.rollback()
+
+
+def _autogenerate(project: Project, conn: Connection, message: str) -> None:
+    """`create`: log what autogenerate detected; with nothing detected, write nothing and say so."""
+    log = logs.get()
+
+    def review(generated: Any) -> bool:
+        diffs = [d for ops in generated.upgrade_ops_list for d in ops.as_diffs()]
+        for diff in diffs:
+            log.info("revision.change_detected", change=_describe_diff(diff))
+        return not diffs
+
+    hooks = project.hooks(conn)
+    hooks.review_generated = review
+    with alembic_ops.driving(project.cfg, project.script, hooks):
+        written = alembic_ops.create(project.cfg, message, autogenerate=True)
+    if not written:
+        log.warning(
+            "revision.not_written",
+            reason="autogenerate detected no difference between the models and the database",
+            hint=f'to write a revision by hand anyway: migrator create "{message}" --empty',
+        )
+    _created(written)
+
+
+def _describe_diff(diff: Any) -> str:
+    """One autogenerate diff, e.g. 'add_column users.nickname' (Alembic's tuples, shortened)."""
+    if isinstance(diff, list):  # column modifications come as a list of tuples
+        return "; ".join(_describe_diff(d) for d in diff)
+    kind, *rest = diff
+    names = [getattr(x, "name", None) or str(x) for x in rest if x is not None and not isinstance(x, (dict, bool))]
+    return f"{kind} {' '.join(str(n) for n in names[:3])}".strip()
 
 
 def _created(paths: list[str]) -> None:

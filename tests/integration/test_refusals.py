@@ -126,7 +126,8 @@ def test_broken_revision_file_is_a_usage_error(server: Server, database: str, tm
 
 
 def test_create_writes_revisions(server: Server, database: str, tmp_path: Path) -> None:
-    """`create --empty` writes a blank revision; `create` autogenerates against the database."""
+    """`create --empty` writes a blank revision; `create` with nothing changed writes nothing and
+    says so; a model change is detected, logged at info and written; a blank message is exit 2."""
     copy_app(tmp_path)
     url = server.url_for(database)
     blank = run(["create", "--empty", "add a note"], None, cwd=tmp_path)
@@ -136,10 +137,23 @@ def test_create_writes_revisions(server: Server, database: str, tmp_path: Path) 
     assert '"""add a note' in written.read_text()
     written.unlink()
     assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    before = sorted((tmp_path / "alembic" / "versions").glob("*.py"))
     auto = run(["create", "nothing changed"], url, cwd=tmp_path)
     assert auto.returncode == 0, auto.stderr
-    body = Path(auto.event("revision.created")["path"]).read_text()
-    assert "op.add_column" not in body and "op.create_table" not in body
+    assert "revision.created" not in auto.names()
+    assert "--empty" in auto.event("revision.not_written")["hint"]
+    assert sorted((tmp_path / "alembic" / "versions").glob("*.py")) == before
+    models = tmp_path / "src" / "database" / "models.py"
+    models.write_text(
+        models.read_text() + "\n\nclass Note(Base):\n    __tablename__ = 'notes'\n"
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+    )
+    changed = run(["create", "add notes"], url, cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.event("revision.change_detected")["change"] == "add_table notes"
+    assert "op.create_table('notes'" in Path(changed.event("revision.created")["path"]).read_text()
+    for blank_message in ("", "   "):
+        assert run(["create", blank_message], url, cwd=tmp_path).returncode == 2
 
 
 def test_a_reader_that_closes_stdout_early_does_not_change_the_exit_code(server: Server, database: str) -> None:
