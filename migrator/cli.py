@@ -266,7 +266,6 @@ def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: R
 
     from migrator.core import fastpath
 
-    started = time.monotonic()
     head = fastpath.decide(session, args.command, "head" if args.command == "check" else args.revision)
     if head is None:
         return False
@@ -284,7 +283,7 @@ def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: R
         to_revision=head,
         migrations_applied=0,
         revisions=[],
-        duration_ms=round((time.monotonic() - started) * 1000),
+        duration_ms=round((time.monotonic() - session.started) * 1000),  # the same clock as the full stage
         **fields,
     )
     return True

@@ -48,7 +48,7 @@ def refuse_several_heads(script: ScriptState, target: str) -> None:
     if target == "head" and len(script.heads) > 1:
         raise RevisionStateError(
             f"the migrations have several heads: {describe(script.heads)}",
-            hint="merge them with `alembic merge -m 'merge heads' " + " ".join(script.heads) + "`",
+            hint="merge them with `migrator merge -m 'merge heads' " + " ".join(script.heads) + "`",
         )
 
 

@@ -20,7 +20,7 @@ import logging.config
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -156,7 +156,6 @@ class Hooks:
     starting_rev: tuple[str, ...] | None = None  # offline: render from all of these (a merge's parents)
     # autogenerate: sees the generated script; True drops it (nothing detected: no empty revision file)
     review_generated: Callable[[Any], bool] | None = None
-    seen: dict[str, Any] = field(default_factory=dict)
 
 
 def _environment(hooks: Hooks) -> Callable[..., EnvironmentContext]:
@@ -180,7 +179,6 @@ def _configured(
     hooks: Hooks, environment: EnvironmentContext, connection: Connection | None, kw: dict[str, Any]
 ) -> Connection | None:
     """Place migrator's connection and options into env.py's configure() arguments (``kw`` in place)."""
-    hooks.seen["env_connection"] = connection
     if hooks.connection is not None and not environment.is_offline_mode():
         connection = hooks.connection
     kw["transaction_per_migration"] = hooks.per_migration

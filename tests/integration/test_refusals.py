@@ -34,7 +34,7 @@ def test_several_heads_are_refused_with_the_merge_hint(server: Server, database:
     assert result.returncode == 5
     failed = result.event("run.failed")
     assert "several heads: aaa1, bbb2" in failed["error"] or "several heads: bbb2, aaa1" in failed["error"]
-    assert "alembic merge" in failed["hint"]
+    assert "migrator merge" in failed["hint"]
     assert public_tables(server, database) == set()
 
 

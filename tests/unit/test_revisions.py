@@ -76,7 +76,7 @@ def test_refuse_several_heads_for_an_upgrade_to_head() -> None:
     assert (error.exit_code, error.message, error.hint) == (
         ExitCode.REVISION_STATE,
         "the migrations have several heads: c3, d4",
-        "merge them with `alembic merge -m 'merge heads' c3 d4`",
+        "merge them with `migrator merge -m 'merge heads' c3 d4`",
     )
 
 
