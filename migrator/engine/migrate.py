@@ -543,6 +543,7 @@ def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> 
         else:
             with connection(session) as conn, alembic_ops.driving(project.cfg, project.script, project.hooks(conn)):
                 if action == "current" and not _state(conn, project).current:
+                    alembic_ops.script_state(project.script)  # a revision file that does not load is still reported
                     stdout.write("base\n")  # Alembic prints nothing for an empty database
                 elif action == "current":
                     alembic_ops.current(project.cfg, verbose)
