@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from migrator.core import lock, pg, scripts, state
-from migrator.core.errors import DatabaseUnavailable
 from migrator.core.session import Session
 
 
@@ -52,10 +51,7 @@ def decide(session: Session, command: str, target: str) -> str | None:
         return _lock(session, conn, lock.key_for(settings.lock_key, table, schema), done)
     except psycopg2.Error as exc:
         if conn.closed:  # the connection is gone: the same answer the full stage would give
-            raise DatabaseUnavailable(
-                f"lost the database connection: {pg.message_of(exc)}",
-                hint="nothing was changed by this run; run again once the database is back",
-            ) from None
+            raise pg.connection_lost(pg.message_of(exc)) from None
         emitter.emit("fast_path.handover", level="debug", reason=pg.message_of(exc))  # the full stage decides
         return None
 

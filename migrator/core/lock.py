@@ -218,9 +218,7 @@ def is_lock_ours(acquired_by: int, current_pid: int, held_by_current: bool, othe
 def _other_client_pid(url: DatabaseUrl) -> int:
     """The backend pid serving a second, short-lived client connection."""
     psycopg2 = pg.driver()
-    params = {**url.libpq_params(), "connect_timeout": "10"}
-    params.setdefault("application_name", pg.APPLICATION_NAME)
-    other = psycopg2.connect(**params)
+    other = psycopg2.connect(connect_timeout="10", **pg.params(url))
     try:
         return pg.backend_pid(other)
     finally:

@@ -85,15 +85,30 @@ def driver() -> Any:
     return psycopg2
 
 
+def params(url: DatabaseUrl) -> dict[str, str]:
+    """libpq's parameters for every connection migrator opens: keepalives, its application_name
+    unless the URL names one, and the URL's own parts."""
+    found = {**KEEPALIVES, **url.libpq_params()}
+    found.setdefault("application_name", APPLICATION_NAME)
+    return found
+
+
+def connection_lost(message: str) -> DatabaseUnavailable:
+    """A connection that went away outside a migration: exit 3, which a Job retries."""
+    return DatabaseUnavailable(
+        f"lost the database connection: {message}",
+        hint="nothing more was done; check the state with `migrator current` and run again once it is back",
+    )
+
+
 def connect(url: DatabaseUrl, timeout: float, stop: Stop, emitter: Emitter) -> Any:
     """An autocommit psycopg2 connection once the database answers; DatabaseUnavailable otherwise."""
     psycopg2 = driver()
-    params = {**KEEPALIVES, **url.libpq_params()}
-    params.setdefault("application_name", APPLICATION_NAME)
+    options = params(url)
 
     def once(remaining: float) -> Any:
         # libpq counts connect_timeout in whole seconds and treats 1 as 2.
-        conn = psycopg2.connect(connect_timeout=max(2, min(10, int(remaining) + 1)), **params)
+        conn = psycopg2.connect(connect_timeout=max(2, min(10, int(remaining) + 1)), **options)
         conn.autocommit = True
         return conn
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from migrator.core import pg, urls
-from migrator.core.errors import DatabaseUnavailable
 
 _DRIVER = "postgresql+psycopg2"
 
@@ -75,12 +74,6 @@ def translated_connection_errors() -> Iterator[None]:
             exc.connection_invalidated or isinstance(exc.orig, (psycopg2.OperationalError, psycopg2.InterfaceError))
         ):
             raise
-        raise DatabaseUnavailable(
-            f"lost the database connection: {error_text(exc)}",
-            hint="nothing more was done; check the state with `migrator current` and run again once it is back",
-        ) from exc
+        raise pg.connection_lost(error_text(exc)) from exc
     except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-        raise DatabaseUnavailable(
-            f"lost the database connection: {pg.message_of(exc)}",
-            hint="nothing more was done; check the state with `migrator current` and run again once it is back",
-        ) from exc
+        raise pg.connection_lost(pg.message_of(exc)) from exc
