@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from migrator import __version__
-from migrator.core import report
+from migrator.core import plan, report
 from migrator.core import settings as settings_mod
 from migrator.core.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
 from migrator.core.events import Emitter
@@ -23,7 +23,7 @@ _EPILOG = (
     + "".join(f"  {int(code):>3}  {text}\n" for code, text in EXIT_CODE_HELP.items())
     + "\nenvironment: DATABASE_URL, DATABASE_URL_FILE, ALEMBIC_CONFIG, MIGRATOR_WAIT_TIMEOUT,\n"
     "  MIGRATOR_LOCK_TIMEOUT, MIGRATOR_LOCK_KEY, MIGRATOR_LOG_FORMAT, MIGRATOR_LOG_LEVEL,\n"
-    "  MIGRATOR_TRANSACTION_PER_MIGRATION, MIGRATOR_FAST_PATH (flags win over the environment)\n"
+    "  MIGRATOR_TRANSACTION_PER_MIGRATION, MIGRATOR_FAST_PATH, MIGRATOR_TARGET (flags win over the environment)\n"
 )
 
 
@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p)
         return p
 
-    p = add("upgrade", "upgrade to a revision (default head; +N and ids work)")
-    p.add_argument("revision", nargs="?", default="head")
+    p = add("upgrade", "upgrade to a revision (default MIGRATOR_TARGET, else head; heads, LABEL@head, +N, ids)")
+    p.add_argument("revision", nargs="?", default=None, help="the target (default: env MIGRATOR_TARGET, else head)")
     p.add_argument(
         "--transaction-per-migration",
         action="store_true",
@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("merge", "write a revision that merges heads (the guide's two-heads step)")
     p.add_argument("revisions", nargs="*", metavar="REV", help="the heads to merge (default: all of them)")
     p.add_argument("-m", "--message", required=True, help="the merge revision's message")
-    p = add("check", "exit 0 when the database is at head, 6 otherwise (pending revisions on stdout)")
+    p = add("check", "exit 0 when the database is at the target, 6 otherwise (pending revisions on stdout)")
+    p.add_argument("revision", nargs="?", default=None, help="the target (default: env MIGRATOR_TARGET, else head)")
     p.add_argument(
         "--wait-for-head",
         type=float,
@@ -194,6 +195,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     except MigratorError as exc:
         return _failed(_early_emitter(args, redact, record), exc)
     redact.add(password_of(settings.database_url))
+    if args.command in ("upgrade", "check") and args.revision is None:
+        args.revision = settings.target
     emitter = Emitter(settings.log_format, settings.log_level, sys.stderr, redact, settings.log_color)
     emitter.bind(run_id=record.run_id)
     stop = Stop()
@@ -257,22 +260,21 @@ def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: R
     """`upgrade` (to head) and `check` first take the light stage (core/fastpath.py): True when
     it finished the job (at head); otherwise the full stage goes on with the session."""
     settings = session.settings
-    wants_head = args.command == "check" or (
-        args.command == "upgrade" and args.revision in ("head", "heads") and not args.dry_run
-    )
-    if not wants_head or not settings.fast_path:
+    if args.command not in ("upgrade", "check") or not settings.fast_path:
+        return False
+    if args.revision not in plan.LIGHT_TARGETS or getattr(args, "dry_run", False):
         return False
     import time
 
     from migrator.core import fastpath
 
-    head = fastpath.decide(session, args.command, "head" if args.command == "check" else args.revision)
+    head = fastpath.decide(session, args.command, args.revision)
     if head is None:
         return False
     emitter = session.emitter
     if args.command == "check":
         stdout.write(f"at head: {head}\n")
-        emitter.emit("check.at_head", command="check", revision=head, fast_path=True)
+        emitter.emit("check.at_head", command="check", revision=head, target=args.revision, fast_path=True)
         return True
     record.from_revision = record.to_revision = head
     fields = {"command": "upgrade", "target": args.revision, "fast_path": True}
@@ -318,7 +320,7 @@ def _dispatch(args: argparse.Namespace, session: Session, stdout: TextIO, record
 
         verify.run(session, stdout)
     elif command == "check":
-        runner.check(session, stdout, args.wait_for_head)
+        runner.check(session, stdout, args.revision, args.wait_for_head)
     elif command == "wait":
         runner.wait_only(session)
     else:

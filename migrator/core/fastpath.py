@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.core import lock, pg, scripts, state
+from migrator.core import lock, pg, plan, scripts, state
 from migrator.core.session import Session
 
 
@@ -36,16 +36,22 @@ def decide(session: Session, command: str, target: str) -> str | None:
     conn = session.connect()
     table, schema = located.version_table, located.version_table_schema
 
+    reason = ""
+
     def done() -> str | None:
-        facts = state.read(conn, table, schema)
-        return ", ".join(sorted(facts.version_rows or ())) if state.at_head(facts, fingerprint, target) else None
+        nonlocal reason
+        outcome = plan.decide(command, target, state.read(state.cursor_query(conn), table, schema), fingerprint)
+        if isinstance(outcome, plan.NothingToDo):
+            return outcome.revision
+        reason = outcome.reason if isinstance(outcome, plan.NeedsAlembic) else type(outcome).__name__
+        return None
 
     try:
         head = done()
         if head is not None:
             session.close()
             return head
-        emitter.emit("fast_path.handover", level="debug", reason="not recorded at head with these files")
+        emitter.emit("fast_path.handover", level="debug", reason=reason)
         if command != "upgrade":
             return None
         return _lock(session, conn, lock.key_for(settings.lock_key, table, schema), done)

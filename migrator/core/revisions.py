@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from migrator.core.errors import RevisionStateError
-
-
-@dataclass(frozen=True)
-class DatabaseState:
-    has_version_table: bool
-    current: tuple[str, ...]
-    other_tables: tuple[str, ...]
+from migrator.core.state import Facts
 
 
 @dataclass(frozen=True)
 class ScriptState:
+    """What Alembic computed of the revision files: every versioned head (effective heads
+    included, as `alembic heads` lists them), every revision, and each head's branch labels."""
+
     heads: tuple[str, ...]
     known: frozenset[str]
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def describe(revisions: tuple[str, ...]) -> str:
     return ", ".join(revisions) if revisions else "base (no revision)"
 
 
-def is_at_head(db: DatabaseState, script: ScriptState) -> bool:
-    return set(db.current) == set(script.heads)
-
-
-def unknown(db: DatabaseState, script: ScriptState) -> tuple[str, ...]:
+def unknown(db: Facts, script: ScriptState) -> tuple[str, ...]:
     return tuple(rev for rev in db.current if rev not in script.known)
 
 
-def refuse_unknown(db: DatabaseState, script: ScriptState) -> None:
+def refuse_unknown(db: Facts, script: ScriptState) -> None:
     """The database names a revision this code lacks: it is ahead of the code."""
     missing = unknown(db, script)
     if missing:
@@ -44,15 +39,41 @@ def refuse_unknown(db: DatabaseState, script: ScriptState) -> None:
         )
 
 
+def separate_branches(script: ScriptState) -> bool:
+    """Every head on a branch of its own label: independent on purpose (several packages), not a
+    divergence to merge."""
+    seen: set[str] = set()
+    for head in script.heads:
+        labels = set(script.labels.get(head, ()))
+        if not labels or labels & seen:
+            return False
+        seen |= labels
+    return True
+
+
 def refuse_several_heads(script: ScriptState, target: str) -> None:
-    if target == "head" and len(script.heads) > 1:
+    """`head` names one head, as in Alembic; the advice depends on why there are several."""
+    if target != "head" or len(script.heads) <= 1:
+        return
+    shown = ", ".join(
+        f"{head} ({', '.join(sorted(script.labels[head]))})" if script.labels.get(head) else head
+        for head in script.heads
+    )
+    if separate_branches(script):
+        example = sorted(script.labels[script.heads[0]])[0]
         raise RevisionStateError(
-            f"the migrations have several heads: {describe(script.heads)}",
-            hint="merge them with `migrator merge -m 'merge heads' " + " ".join(script.heads) + "`",
+            f"the target is head, but the migrations have several heads, each on its own labelled branch: {shown}",
+            hint="apply every branch with `migrator upgrade heads` (for the Job and the compose service: "
+            f"MIGRATOR_TARGET=heads), or one branch with `migrator upgrade {example}@head`",
         )
+    raise RevisionStateError(
+        f"the migrations have several heads: {shown}",
+        hint="two revisions were created on the same parent: merge them with "
+        "`migrator merge -m 'merge heads' " + " ".join(script.heads) + "`",
+    )
 
 
-def refuse_unversioned(db: DatabaseState, version_table: str) -> None:
+def refuse_unversioned(db: Facts, version_table: str) -> None:
     """Tables but no version table: built without migrations; never build into it."""
     if not db.has_version_table and db.other_tables:
         shown = ", ".join(db.other_tables[:5]) + (" …" if len(db.other_tables) > 5 else "")
@@ -63,22 +84,12 @@ def refuse_unversioned(db: DatabaseState, version_table: str) -> None:
         )
 
 
-def check_before_upgrade(db: DatabaseState, script: ScriptState, target: str, version_table: str) -> None:
+def check_before_upgrade(db: Facts, script: ScriptState, target: str, version_table: str) -> None:
     refuse_unversioned(db, version_table)
     refuse_unknown(db, script)
     refuse_several_heads(script, target)
 
 
-def check_before_downgrade(db: DatabaseState, script: ScriptState, version_table: str) -> None:
+def check_before_downgrade(db: Facts, script: ScriptState, version_table: str) -> None:
     refuse_unversioned(db, version_table)
     refuse_unknown(db, script)
-
-
-def nothing_to_downgrade(db: DatabaseState) -> bool:
-    """A downgrade on a database at base (no revision): there is nothing below it."""
-    return not db.current
-
-
-def nothing_to_do(db: DatabaseState, script: ScriptState, target: str) -> bool:
-    """An upgrade to head (or heads) on a database already there."""
-    return target in ("head", "heads") and db.has_version_table and is_at_head(db, script)

@@ -45,6 +45,7 @@ class Settings:
     ddl_lock_timeout: float = DEFAULT_DDL_LOCK_TIMEOUT
     ddl_retries: int = DEFAULT_DDL_RETRIES
     statement_timeout: float | None = None
+    target: str = "head"  # what `upgrade` and `check` aim at when no revision is given
     # What the backup command inherits (it runs with our environment, secrets included: never shown).
     backup_environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -74,7 +75,21 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         ddl_lock_timeout=_seconds(None, environ, "MIGRATOR_DDL_LOCK_TIMEOUT", DEFAULT_DDL_LOCK_TIMEOUT),
         ddl_retries=_count(environ, "MIGRATOR_DDL_RETRIES", DEFAULT_DDL_RETRIES),
         statement_timeout=_optional_seconds(environ, "MIGRATOR_STATEMENT_TIMEOUT"),
+        target=_target(environ.get("MIGRATOR_TARGET")),
     )
+
+
+def _target(raw: str | None) -> str:
+    """MIGRATOR_TARGET: `head` unless set; `heads` or `LABEL@head` for projects of several branches."""
+    if raw is None:
+        return "head"
+    value = raw.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ConfigError(
+            f"MIGRATOR_TARGET={raw!r} is not a revision",
+            hint="use head (the default), heads, LABEL@head or a revision id",
+        )
+    return value
 
 
 def raw_urls(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -1,18 +1,26 @@
-"""The light stage's reading of the database, and its one decision: at head with these files?
+"""The one reader of the database's state, for the light stage and the full stage alike.
 
-The full stage records, whenever it has found the database at head (Alembic's own answer),
-the fingerprint of the revision files it loaded, Alembic's heads and the version table's rows
-at that moment, in ``migrator_state``. A later run whose files hash to the same fingerprint
-and whose version table holds the same rows would get the same answer from the full stage:
-nothing to do. Anything else, however small, goes to the full stage.
+What it reads: the version table's rows (None: no version table), the application's other
+tables when there is no version table (to refuse a database built without migrations), and
+what the full stage recorded in ``migrator_state`` when it last found the database at head:
+the fingerprint of the revision files it loaded, Alembic's heads and the version rows then.
+
+The reader runs on whatever executes SQL: a psycopg2 cursor in the light stage
+(:func:`cursor_query`), the SQLAlchemy connection in the engine. Two round trips at most.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.core.checksums import HISTORY_TABLE
+
 STATE_TABLE = "migrator_state"
+OWN_TABLES = frozenset({HISTORY_TABLE, STATE_TABLE})
+
+Query = Callable[[str, tuple[Any, ...]], tuple[Any, ...]]  # one statement, its one row
 
 
 @dataclass(frozen=True)
@@ -24,11 +32,20 @@ class Recorded:
 
 @dataclass(frozen=True)
 class Facts:
-    """What the light stage knows of the database: the version rows (None: no version table)
-    and what the full stage recorded for this version table (None: nothing yet)."""
+    """The database as read: version rows (None: no version table), the application's tables
+    (read only when there is no version table) and the full stage's record (None: nothing yet)."""
 
     version_rows: tuple[str, ...] | None
-    recorded: Recorded | None
+    other_tables: tuple[str, ...] = ()
+    recorded: Recorded | None = None
+
+    @property
+    def has_version_table(self) -> bool:
+        return self.version_rows is not None
+
+    @property
+    def current(self) -> tuple[str, ...]:
+        return self.version_rows or ()
 
 
 def qualified(table: str, schema: str | None) -> str:
@@ -36,44 +53,49 @@ def qualified(table: str, schema: str | None) -> str:
     return f"{schema}.{table}" if schema else table
 
 
-def read(conn: Any, table: str, schema: str | None) -> Facts:
-    """Two round trips on an autocommit psycopg2 connection: which tables exist, then their rows."""
-    from psycopg2 import sql  # type: ignore[import-untyped]  # loaded with psycopg2 by core/pg.py
+def quote(name: str) -> str:
+    """A PostgreSQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
 
-    version = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-    state = sql.Identifier(schema, STATE_TABLE) if schema else sql.Identifier(STATE_TABLE)
-    with conn.cursor() as cursor:
-        cursor.execute(
-            "select to_regclass(%s) is not null, to_regclass(%s) is not null",
-            (version.as_string(conn), state.as_string(conn)),
-        )
-        has_version, has_state = cursor.fetchone()
-        if not has_version:
-            return Facts(None, None)
-        rows_sql = sql.SQL("select array(select version_num::text from {})").format(version)
-        if not has_state:
-            cursor.execute(rows_sql)
-            return Facts(tuple(cursor.fetchone()[0]), None)
-        cursor.execute(
-            sql.SQL(
-                "select array(select version_num::text from {}), s.fingerprint, s.heads, s.head_rows "
-                "from (select 1) as one left join {} as s on s.version_table = %s"
-            ).format(version, state),
-            (qualified(table, schema),),
-        )
-        rows, fingerprint, heads, head_rows = cursor.fetchone()
+
+def _name(table: str, schema: str | None) -> str:
+    return f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+
+
+_PROBE = (
+    "select to_regclass(%s) is not null, to_regclass(%s) is not null, "
+    "case when to_regclass(%s) is null then array("
+    "select c.relname::text from pg_catalog.pg_class as c "
+    "where c.relnamespace = coalesce(to_regnamespace(%s), current_schema()::regnamespace) "
+    "and c.relkind in ('r', 'p') order by 1) end"
+)
+
+
+def read(query: Query, table: str, schema: str | None) -> Facts:
+    """Which tables exist (and, without a version table, which others there are); then the rows."""
+    version, state = _name(table, schema), _name(STATE_TABLE, schema)
+    has_version, has_state, tables = query(_PROBE, (version, state, version, quote(schema) if schema else None))
+    if not has_version:
+        return Facts(None, tuple(t for t in tables or () if t != table and t not in OWN_TABLES))
+    if not has_state:
+        (rows,) = query(f"select array(select version_num::text from {version})", ())
+        return Facts(tuple(rows))
+    rows, fingerprint, heads, head_rows = query(
+        f"select array(select version_num::text from {version}), s.fingerprint, s.heads, s.head_rows "
+        f"from (select 1) as one left join {state} as s on s.version_table = %s",
+        (qualified(table, schema),),
+    )
     recorded = Recorded(fingerprint, tuple(heads), tuple(head_rows)) if fingerprint else None
-    return Facts(tuple(rows), recorded)
+    return Facts(tuple(rows), (), recorded)
 
 
-def at_head(facts: Facts, fingerprint: str, target: str) -> bool:
-    """The full stage's answer, known without it: same files, same version rows as when it found head.
+def cursor_query(conn: Any) -> Query:
+    """:data:`Query` over a psycopg2 connection."""
 
-    ``head`` (the default target) needs a single head, as the full stage's upgrade does.
-    """
-    recorded = facts.recorded
-    if recorded is None or facts.version_rows is None or recorded.fingerprint != fingerprint:
-        return False
-    if target == "head" and len(recorded.heads) != 1:
-        return False
-    return sorted(facts.version_rows) == sorted(recorded.head_rows)
+    def query(statement: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        with conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            row: tuple[Any, ...] = cursor.fetchone()
+            return row
+
+    return query

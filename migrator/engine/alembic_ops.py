@@ -27,24 +27,20 @@ from typing import Any, TextIO
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
-from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
-from migrator.core import checksums, scripts, state
+from migrator.core import scripts, state
 from migrator.core.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
-from migrator.core.revisions import DatabaseState, ScriptState
+from migrator.core.revisions import ScriptState
 from migrator.core.signals import Stop
 from migrator.engine import logs
 from migrator.engine.db import error_text
 
 DEFAULT_VERSION_TABLE = "alembic_version"
-# migrator's own bookkeeping: never an application table.
-OWN_TABLES = frozenset({checksums.HISTORY_TABLE, state.STATE_TABLE})
 OnVersionApply = Callable[..., None]
 
 
@@ -95,10 +91,13 @@ def load_script(cfg: Config) -> ScriptDirectory:
 
 
 def script_state(script: ScriptDirectory) -> ScriptState:
-    """Heads and known revisions, from Alembic's own loader (each file executed once per run)."""
+    """Heads, known revisions and the heads' branch labels, from Alembic's own loader (each file
+    executed once per run)."""
     with translated_revision_errors(script):
         known = frozenset(s.revision for s in script.walk_revisions())
-        return ScriptState(heads=tuple(script.get_heads()), known=known)
+        heads = tuple(script.get_heads())
+        labels = {head: tuple(sorted(script.get_revision(head).branch_labels)) for head in heads}
+        return ScriptState(heads=heads, known=known, labels=labels)
 
 
 def revision_files(script: ScriptDirectory) -> dict[str, Path]:
@@ -113,36 +112,22 @@ def ancestors(script: ScriptDirectory, heads: tuple[str, ...]) -> list[str]:
         return [s.revision for s in reversed(list(script.iterate_revisions(heads, "base")))]
 
 
-def database_state(conn: Connection, table: str, schema: str | None) -> DatabaseState:
-    """Read the version table with Alembic's own reader, and list the application's other tables."""
-    tables = (
-        conn.execute(
-            text(
-                "select table_name from information_schema.tables "
-                "where table_schema = coalesce(:schema, current_schema()) and table_type = 'BASE TABLE' "
-                "order by table_name"
-            ),
-            {"schema": schema},
-        )
-        .scalars()
-        .all()
-    )
-    has_version_table = table in tables
-    current: tuple[str, ...] = ()
-    if has_version_table:
-        context = MigrationContext.configure(conn, opts={"version_table": table, "version_table_schema": schema})
-        current = tuple(context.get_current_heads())
-    conn.commit()
-    others = tuple(t for t in tables if t != table and t not in OWN_TABLES)
-    return DatabaseState(has_version_table, current, others)
+def pending(script: ScriptDirectory, target: str, rows: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(revision, message) that ``upgrade target`` would run from these version rows, oldest
+    first: Alembic's own walk, so effective heads, ``depends_on`` and labels mean what they mean
+    to Alembic (a head another branch depends on is never stored in the version table)."""
+    with translated_revision_errors(script, target):
+        steps = list(script.iterate_revisions(target, rows, implicit_base=True))
+    return [(s.revision, (s.doc or "").strip()) for s in reversed(steps)]
 
 
-def pending(script: ScriptDirectory, db: DatabaseState) -> list[tuple[str, str]]:
-    """(revision, message) between the database and the heads, oldest first."""
-    with translated_revision_errors(script):
-        lower: Any = db.current if db.current else None
-        steps = list(script.iterate_revisions("heads", lower))
-    return [(s.revision, (s.doc or "").strip()) for s in reversed(steps) if s.revision not in db.current]
+def pending_or_error(
+    script: ScriptDirectory, target: str, rows: tuple[str, ...]
+) -> list[tuple[str, str]] | MigratorError:
+    try:
+        return pending(script, target, rows)
+    except MigratorError as exc:
+        return exc
 
 
 @dataclass
@@ -205,7 +190,7 @@ def _without_own_tables(theirs: Callable[..., bool] | None) -> Callable[..., boo
     """Autogenerate never proposes to drop migrator's bookkeeping tables, whatever env.py filters."""
 
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-        if type_ == "table" and name in OWN_TABLES:
+        if type_ == "table" and name in state.OWN_TABLES:
             return False
         return theirs(name, type_, parent_names) if theirs is not None else True
 

@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool, StaticPool
 
-from migrator.core import pg, urls
+from migrator.core import pg, state, urls
+from migrator.core.session import Session
 
 _DRIVER = "postgresql+psycopg2"
 
@@ -32,6 +33,15 @@ def sqlalchemy_url(url: urls.DatabaseUrl) -> URL:
 def normalise_url(raw: str | None) -> URL:
     """Parse and validate a URL as people write it (ConfigError, exit 2, when unusable)."""
     return sqlalchemy_url(urls.parse(raw))
+
+
+def query(conn: Any) -> state.Query:
+    """core/state.py's reader on a SQLAlchemy connection (in the caller's transaction)."""
+
+    def run(statement: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(conn.exec_driver_sql(statement, params).one())
+
+    return run
 
 
 def display(url: URL) -> str:
@@ -77,3 +87,21 @@ def translated_connection_errors() -> Iterator[None]:
         raise pg.connection_lost(error_text(exc)) from exc
     except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
         raise pg.connection_lost(pg.message_of(exc)) from exc
+
+
+@contextmanager
+def connection(session: Session) -> Iterator[Connection]:
+    """SQLAlchemy over the session's connection (opened by the core if it is not yet);
+    statements on it are cancelled by a signal; a lost connection is exit 3."""
+    with translated_connection_errors():
+        raw = session.connect()
+        raw.autocommit = False  # SQLAlchemy demarcates the transactions from here on
+        engine = adopt(normalise_url(session.settings.database_url), raw)
+        conn = engine.connect()
+    session.stop.set_cancel(raw.cancel)
+    try:
+        with translated_connection_errors():
+            yield conn
+    finally:
+        session.stop.set_cancel(None)
+        conn.close()  # rolls back; the connection stays open for the lock's release (adopt)

@@ -22,8 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.core import checksums, lock, revisions, state, urls
-from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead, RevisionStateError
+from migrator.core import checksums, lock, plan, revisions, state, urls
+from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
 from migrator.core.settings import Settings
@@ -32,7 +32,7 @@ from migrator.engine import alembic_ops, backup, db, ddl, history, logs
 from migrator.engine.progress import Applied, Progress
 from migrator.engine.project import Project
 
-__all__ = ["Project", "changed_since_applied", "check", "connection", "migrate", "read_only", "wait_only"]
+__all__ = ["check", "migrate", "read_only", "wait_only"]
 
 Verb = Callable[[Any, str], None]
 VERBS: dict[str, Verb] = {
@@ -40,24 +40,6 @@ VERBS: dict[str, Verb] = {
     "downgrade": alembic_ops.downgrade,
     "stamp": alembic_ops.stamp,
 }
-
-
-@contextmanager
-def connection(session: Session) -> Iterator[Connection]:
-    """SQLAlchemy over the session's connection (opened by the core if it is not yet);
-    statements on it are cancelled by a signal; a lost connection is exit 3."""
-    with db.translated_connection_errors():
-        raw = session.connect()
-        raw.autocommit = False  # SQLAlchemy demarcates the transactions from here on
-        engine = db.adopt(db.normalise_url(session.settings.database_url), raw)
-        conn = engine.connect()
-    session.stop.set_cancel(raw.cancel)
-    try:
-        with db.translated_connection_errors():
-            yield conn
-    finally:
-        session.stop.set_cancel(None)
-        conn.close()  # rolls back; the connection stays open for the lock's release (db.adopt)
 
 
 @contextmanager
@@ -93,20 +75,20 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
     files = alembic_ops.revision_files(project.script)
     writer = _HistoryWriter(project, record, files)
     progress = Progress(stop, writer)
-    with migration_lock(session, key), connection(session) as conn:
-        before = _state(conn, project)
+    with migration_lock(session, key), db.connection(session) as conn:
+        before = project.read_state(conn)
         writer.before = before.current
         record.from_revision = record.to_revision = revisions.describe(before.current)
         if action == "upgrade" and settings.baseline:
             before = _baseline(conn, project, settings.baseline, before, record, files, log)
-        _refuse(action, before, scripts, target, project.version_table)
+        outcome = project.decide(action, target, before, scripts)
+        if isinstance(outcome, plan.Refuse):
+            raise outcome.error
         if action == "upgrade":
             _refuse_changed(conn, project, settings.allow_changed, record, files, log)
         after = before
-        if action == "upgrade" and revisions.nothing_to_do(before, scripts, target):
-            log.info("run.nothing_to_do", revision=revisions.describe(before.current))
-        elif action == "downgrade" and revisions.nothing_to_downgrade(before):
-            log.info("run.nothing_to_do", revision=revisions.describe(before.current), reason="already at base")
+        if isinstance(outcome, plan.NothingToDo):
+            log.info("run.nothing_to_do", revision=outcome.revision, reason=outcome.reason)
         else:
             if settings.backup_command and action != "stamp":
                 env = backup.environment(conn.engine.url, settings.backup_environment, record.from_revision, target)
@@ -121,16 +103,12 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
     _summary(log, before.current, after.current, progress.applied, session.started)
 
 
-def _state(conn: Connection, project: Project) -> revisions.DatabaseState:
-    return alembic_ops.database_state(conn, project.version_table, project.version_schema)
-
-
-def _state_after(conn: Connection, project: Project, before: revisions.DatabaseState) -> revisions.DatabaseState:
+def _state_after(conn: Connection, project: Project, before: state.Facts) -> state.Facts:
     """The state after a run, if the connection still works; a failure must not hide the first error."""
     try:
         if conn.in_transaction():
             conn.rollback()
-        return _state(conn, project)
+        return project.read_state(conn)
     except DBAPIError:
         return before
 
@@ -139,13 +117,13 @@ def _remember_head(
     conn: Connection,
     project: Project,
     scripts: revisions.ScriptState,
-    after: revisions.DatabaseState,
+    after: state.Facts,
     record: RunRecord,
     log: Any,
 ) -> None:
     """At head now: record these files' fingerprint, so the next runs decide without the engine."""
-    if not (after.has_version_table and revisions.is_at_head(after, scripts)):
-        return
+    if not project.at_every_head(after):
+        return  # only at every head (Alembic's `heads`) does the record answer `head` and `heads`
     fingerprint = project.fingerprint()
     if fingerprint is None:
         log.debug("fast_path.not_recorded", reason="the light stage does not read the locations Alembic uses")
@@ -228,11 +206,11 @@ def _baseline(
     conn: Connection,
     project: Project,
     revision: str,
-    before: revisions.DatabaseState,
+    before: state.Facts,
     record: RunRecord,
     files: dict[str, Path],
     log: Any,
-) -> revisions.DatabaseState:
+) -> state.Facts:
     """An existing database built without migrations: stamp it at ``revision``, then go on."""
     if before.has_version_table or not before.other_tables:
         return before
@@ -242,42 +220,12 @@ def _baseline(
         conn.begin(),
     ):
         alembic_ops.stamp(project.cfg, revision)
-        after = _state_in_transaction(conn, project)
+        after = project.read_state(conn, commit=False)
         history.ensure(conn, project.version_schema)
         rows = [_row(rev, "baseline", files, None, None, True) for rev in after.current]
         history.record(conn, project.version_schema, record.run_id, rows)
     log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
-    return _state(conn, project)
-
-
-def _state_in_transaction(conn: Connection, project: Project) -> revisions.DatabaseState:
-    """Read the state without committing the caller's transaction."""
-    from alembic.runtime.migration import MigrationContext
-
-    context = MigrationContext.configure(
-        conn, opts={"version_table": project.version_table, "version_table_schema": project.version_schema}
-    )
-    return revisions.DatabaseState(True, tuple(context.get_current_heads()), ())
-
-
-def changed_since_applied(conn: Connection, project: Project, allowed: tuple[str, ...]) -> list[str]:
-    """Applied migrations whose file changed since: refuse (5) unless declared known; return those declared."""
-    recorded = history.applied_checksums(conn, project.version_schema)
-    conn.commit()
-    if not recorded:
-        return []
-    files = alembic_ops.revision_files(project.script)
-    changed = checksums.changed(recorded, checksums.of_files(files, recorded), ())
-    refused = [c for c in changed if c[0] not in allowed]
-    if refused:
-        names = ", ".join(rev for rev, _, _ in refused)
-        raise RevisionStateError(
-            f"applied migration(s) {names} changed since they were applied "
-            f"(sha256 recorded {refused[0][1][:12]}, file now {(refused[0][2] or 'missing')[:12]})",
-            hint="never edit an applied migration: restore the file and add a new revision; if the change is "
-            f"known to be harmless, pass --allow-changed {refused[0][0]} (env MIGRATOR_ALLOW_CHANGED)",
-        )
-    return [rev for rev, _, _ in changed]
+    return project.read_state(conn)
 
 
 def _refuse_changed(
@@ -288,7 +236,7 @@ def _refuse_changed(
     files: dict[str, Path],
     log: Any,
 ) -> None:
-    accepted = changed_since_applied(conn, project, allowed)
+    accepted = project.changed_since_applied(conn, allowed)
     if accepted:
         with conn.begin():
             rows = [_row(rev, "accepted", files, None, None, True) for rev in accepted]
@@ -309,15 +257,6 @@ def _row(
     return history.Row(revision, direction, digest, started_at, duration_ms, success)
 
 
-def _refuse(
-    action: str, before: revisions.DatabaseState, scripts: revisions.ScriptState, target: str, table: str
-) -> None:
-    if action == "upgrade":
-        revisions.check_before_upgrade(before, scripts, target, table)
-    elif action == "downgrade":
-        revisions.check_before_downgrade(before, scripts, table)
-
-
 def _run_with_retries(
     project: Project,
     conn: Connection,
@@ -326,7 +265,7 @@ def _run_with_retries(
     target: str,
     progress: Progress,
     writer: _HistoryWriter,
-    before: revisions.DatabaseState,
+    before: state.Facts,
     record: RunRecord,
 ) -> None:
     """Run the command; when a statement gave up waiting for a lock, retry from where the database is."""
@@ -374,7 +313,7 @@ def _run_with_retries(
             )
             stop.sleep(delay)
             stop.raise_if_stopped()
-            before = _state(conn, project)
+            before = project.read_state(conn)
 
 
 def _keep_committed(conn: Connection, project: Project, progress: Progress, record: RunRecord) -> None:
@@ -430,7 +369,7 @@ def _run(
     per_migration: bool,
     progress: Progress,
     stop: Stop,
-    before: revisions.DatabaseState,
+    before: state.Facts,
     record: RunRecord,
 ) -> None:
     """One Alembic verb on the locked connection; Alembic opens and commits the transactions."""
@@ -449,12 +388,12 @@ def _run(
         progress.finish()
 
 
-def _state_after_failure(conn: Connection, project: Project, before: revisions.DatabaseState, record: RunRecord) -> str:
+def _state_after_failure(conn: Connection, project: Project, before: state.Facts, record: RunRecord) -> str:
     """The hint's account of the database, read again after the failure (never assumed)."""
     try:
         if conn.in_transaction():
             conn.rollback()
-        now = _state(conn, project)
+        now = project.read_state(conn)
         committed = history.committed_in_run(conn, project.version_schema, record.run_id)
         conn.commit()
     except DBAPIError:
@@ -482,34 +421,36 @@ def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied:
     )
 
 
-def check(session: Session, stdout: TextIO, wait_for_head: float | None) -> None:
-    """Raise NotAtHead unless the database is at head; refuse (5) what `upgrade` would refuse."""
+def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | None) -> None:
+    """Raise NotAtHead unless the database is at the target; refuse (5) what `upgrade` would refuse."""
     settings, stop = session.settings, session.stop
     log = logs.get().bind(command="check")
     project = Project.load(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
     deadline = time.monotonic() + (wait_for_head or 0.0)
-    with connection(session) as conn:
+    with db.connection(session) as conn:
         announced = False
         while True:
-            state = _state(conn, project)
-            revisions.check_before_upgrade(state, scripts, "head", project.version_table)
-            if revisions.is_at_head(state, scripts) and (state.has_version_table or not scripts.heads):
-                changed_since_applied(conn, project, settings.allow_changed)
-                stdout.write(f"at head: {revisions.describe(state.current)}\n")
-                log.info("check.at_head", revision=revisions.describe(state.current))
+            facts = project.read_state(conn)
+            outcome = project.decide("check", target, facts, scripts)
+            if isinstance(outcome, plan.Refuse):
+                raise outcome.error
+            if isinstance(outcome, plan.NothingToDo):
+                project.changed_since_applied(conn, settings.allow_changed)
+                stdout.write(f"at head: {outcome.revision}\n")
+                log.info("check.at_head", revision=outcome.revision, target=target)
                 return
-            todo = alembic_ops.pending(project.script, state)
+            todo = outcome.pending if isinstance(outcome, plan.Work) else ()
             if time.monotonic() >= deadline:
                 for revision, message in todo:
                     stdout.write(f"pending: {revision} {message}\n")
                 raise NotAtHead(
-                    f"the database is at {revisions.describe(state.current)}, not at head "
+                    f"the database is at {revisions.describe(facts.current)}, not at {target} "
                     f"{revisions.describe(scripts.heads)}: {len(todo)} migration(s) pending",
-                    hint="run `migrator upgrade`",
+                    hint="run `migrator upgrade`" + ("" if target == "head" else f" {target}"),
                 )
             if not announced:
-                log.info("check.waiting_for_head", current=revisions.describe(state.current), pending=len(todo))
+                log.info("check.waiting_for_head", current=revisions.describe(facts.current), pending=len(todo))
                 announced = True
             if stop.event.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
                 stop.raise_if_stopped()
@@ -524,7 +465,7 @@ def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> 
     verbose, rev_range = options.get("verbose", False), options.get("rev_range")
     with alembic_ops.translated_revision_errors(project.script):
         if action == "history" and options.get("applied"):
-            with connection(session) as conn:
+            with db.connection(session) as conn:
                 history.print_applied(conn, project.version_schema, stdout)
                 conn.rollback()
         elif action == "heads":
@@ -541,8 +482,8 @@ def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> 
         elif action == "create" and options.get("empty"):
             _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
-            with connection(session) as conn, alembic_ops.driving(project.cfg, project.script, project.hooks(conn)):
-                if action == "current" and not _state(conn, project).current:
+            with db.connection(session) as conn, alembic_ops.driving(project.cfg, project.script, project.hooks(conn)):
+                if action == "current" and not project.read_state(conn).current:
                     alembic_ops.script_state(project.script)  # a revision file that does not load is still reported
                     stdout.write("base\n")  # Alembic prints nothing for an empty database
                 elif action == "current":
@@ -592,5 +533,5 @@ def _created(paths: list[str]) -> None:
 
 
 def wait_only(session: Session) -> None:
-    with connection(session):
+    with db.connection(session):
         pass

@@ -1,4 +1,5 @@
-"""Alembic's view of the project: config, loaded scripts, version table, and its file fingerprint."""
+"""Alembic's view of the project: config, loaded scripts, version table, file fingerprint; the
+database's state read for it, and the run's decision (core/plan.py) with Alembic's own walk."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from migrator.core import scripts
+from migrator.core import checksums, plan, revisions, scripts, state
+from migrator.core.errors import MigratorError, RevisionStateError
 from migrator.core.settings import Settings
-from migrator.engine import alembic_ops, db
+from migrator.engine import alembic_ops, db, history
 
 
 @dataclass
@@ -56,3 +58,41 @@ class Project:
             and (located.version_table, located.version_table_schema) == (self.version_table, self.version_schema)
         )
         return scripts.fingerprint(located) if same else None
+
+    def read_state(self, conn: Connection, commit: bool = True) -> state.Facts:
+        """The database as read (core/state.py, the one reader), committing the read unless asked not to."""
+        facts = state.read(db.query(conn), self.version_table, self.version_schema)
+        if commit:
+            conn.commit()
+        return facts
+
+    def decide(self, command: str, target: str, facts: state.Facts, known: revisions.ScriptState) -> plan.Outcome:
+        """core/plan.py's decision, with Alembic's own walk from the version rows to the target."""
+        pending: list[tuple[str, str]] | MigratorError = []
+        several = target == "head" and len(known.heads) > 1  # refused by the plan, as Alembic does
+        if command != "downgrade" and not revisions.unknown(facts, known) and not several:
+            pending = alembic_ops.pending_or_error(self.script, target, facts.current)
+        return plan.decide(command, target, facts, None, plan.Graph(known, pending, self.version_table))
+
+    def at_every_head(self, facts: state.Facts) -> bool:
+        """Where `upgrade heads` has nothing to do (effective heads as Alembic means them)."""
+        return facts.has_version_table and alembic_ops.pending_or_error(self.script, "heads", facts.current) == []
+
+    def changed_since_applied(self, conn: Connection, allowed: tuple[str, ...]) -> list[str]:
+        """Applied migrations whose file changed since: refuse (5) unless declared known; return those declared."""
+        recorded = history.applied_checksums(conn, self.version_schema)
+        conn.commit()
+        if not recorded:
+            return []
+        files = alembic_ops.revision_files(self.script)
+        changed = checksums.changed(recorded, checksums.of_files(files, recorded), ())
+        refused = [c for c in changed if c[0] not in allowed]
+        if refused:
+            names = ", ".join(rev for rev, _, _ in refused)
+            raise RevisionStateError(
+                f"applied migration(s) {names} changed since they were applied "
+                f"(sha256 recorded {refused[0][1][:12]}, file now {(refused[0][2] or 'missing')[:12]})",
+                hint="never edit an applied migration: restore the file and add a new revision; if the change is "
+                f"known to be harmless, pass --allow-changed {refused[0][0]} (env MIGRATOR_ALLOW_CHANGED)",
+            )
+        return [rev for rev, _, _ in changed]

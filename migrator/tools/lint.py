@@ -19,7 +19,8 @@ from alembic.script import Script, ScriptDirectory
 from migrator.core.errors import ConfigError, LintFailed, MigrationFailed, RevisionStateError
 from migrator.core.revisions import refuse_unknown
 from migrator.core.session import Session
-from migrator.engine import alembic_ops, logs, migrate
+from migrator.engine import alembic_ops, db, logs
+from migrator.engine.project import Project
 from migrator.tools import lintconfig, review, sqltext, squawk
 
 UNRENDERABLE = "not-renderable-offline"
@@ -98,7 +99,7 @@ def summary(targets: list[Script], findings: list[Finding], chosen: bool) -> str
     return f"lint: {len(findings)} finding(s) in {failed} of {len(targets)} revision(s) checked: {names}"
 
 
-def _config(project: migrate.Project) -> lintconfig.LintConfig:
+def _config(project: Project) -> lintconfig.LintConfig:
     """pyproject.toml next to alembic.ini, and alembic.ini's own [migrator] lint_exclude."""
     ini = project.cfg.file_config
     option = (
@@ -110,7 +111,7 @@ def _config(project: migrate.Project) -> lintconfig.LintConfig:
     return lintconfig.load(directory, option)
 
 
-def _targets(session: Session, project: migrate.Project, chosen: list[str], all_: bool) -> list[Script]:
+def _targets(session: Session, project: Project, chosen: list[str], all_: bool) -> list[Script]:
     """The revisions to lint, oldest first: all, the ones named, or those the database has not applied."""
     script = project.script
     with review.translated_errors("lint"):
@@ -133,22 +134,20 @@ def _named(script: ScriptDirectory, chosen: list[str]) -> list[Script]:
     return list(found.values())
 
 
-def _unapplied(session: Session, project: migrate.Project) -> list[tuple[str, str]]:
+def _unapplied(session: Session, project: Project) -> list[tuple[str, str]]:
     if session.settings.database_url is None:
         raise ConfigError(
             "`migrator lint` without revision ids lints the revisions the database has not applied: "
             "that needs the database URL",
             hint="set --database-url, DATABASE_URL or DATABASE_URL_FILE; or lint every revision with --all",
         )
-    with migrate.connection(session) as conn:
-        state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
+    with db.connection(session) as conn:
+        state = project.read_state(conn)
     refuse_unknown(state, alembic_ops.script_state(project.script))
-    return alembic_ops.pending(project.script, state)
+    return alembic_ops.pending(project.script, "heads", state.current)
 
 
-def _lint_one(
-    project: migrate.Project, script: Script, binary: str, config: lintconfig.LintConfig, log: Any
-) -> list[Finding]:
+def _lint_one(project: Project, script: Script, binary: str, config: lintconfig.LintConfig, log: Any) -> list[Finding]:
     started = time.monotonic()
     sql = _rendered(project, script)
     ignored = config.exclude | lintconfig.revision_exceptions(_source(script), script.path)
@@ -179,7 +178,7 @@ def _lint_one(
     return found
 
 
-def _rendered(project: migrate.Project, script: Script) -> str:
+def _rendered(project: Project, script: Script) -> str:
     """The revision's own upgrade SQL, rendered from all its parents and dependencies at once, so
     no other revision is rendered (a merge's other branch, a depends_on target)."""
     parents = tuple(dict.fromkeys((*_tuple(script.down_revision), *_tuple(script.dependencies))))

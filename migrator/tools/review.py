@@ -19,7 +19,9 @@ from migrator.core import revisions
 from migrator.core.errors import ConfigError, MigrationFailed, MigratorError, RevisionStateError
 from migrator.core.session import Session
 from migrator.core.settings import Settings
-from migrator.engine import alembic_ops, logs, migrate
+from migrator.core.state import Facts
+from migrator.engine import alembic_ops, db, logs
+from migrator.engine.project import Project
 
 # Offline rendering needs only a dialect: no host, no credentials.
 PLACEHOLDER_URL = "postgresql+psycopg2://"
@@ -50,9 +52,9 @@ def dry_run(session: Session, stdout: TextIO, target: str) -> None:
     log = logs.get().bind(command="upgrade", target=target, dry_run=True)
     project = offline_project(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
-    with migrate.connection(session) as conn:
+    with db.connection(session) as conn:
         state = _read_only_state(conn, project)
-        accepted = migrate.changed_since_applied(conn, project, settings.allow_changed)  # refused as upgrade would
+        accepted = project.changed_since_applied(conn, settings.allow_changed)  # refused as upgrade would
     if accepted:
         log.warning("checksum.change_accepted", revisions=accepted)
     state = _after_baseline(project.script, state, settings.baseline, stdout)
@@ -75,9 +77,9 @@ def dry_run(session: Session, stdout: TextIO, target: str) -> None:
     log.info("sql.rendered", range=f"{start}:{target}", direction="upgrade")
 
 
-def offline_project(settings: Settings, stdout: TextIO) -> migrate.Project:
+def offline_project(settings: Settings, stdout: TextIO) -> Project:
     """The project with a URL in its config: the real one when given, else a bare dialect."""
-    project = migrate.Project.load(settings, stdout, with_url=settings.database_url is not None)
+    project = Project.load(settings, stdout, with_url=settings.database_url is not None)
     if not project.cfg.get_main_option("sqlalchemy.url"):
         project.cfg.set_main_option("sqlalchemy.url", PLACEHOLDER_URL)
     return project
@@ -102,7 +104,7 @@ def direction(script: ScriptDirectory, start: str, end: str) -> str:
 
 
 def render(
-    project: migrate.Project,
+    project: Project,
     way: str,
     start: str,
     end: str,
@@ -143,20 +145,18 @@ def translated_errors(what: str, script: ScriptDirectory | None = None) -> Itera
         ) from exc
 
 
-def _read_only_state(conn: Connection, project: migrate.Project) -> revisions.DatabaseState:
+def _read_only_state(conn: Connection, project: Project) -> Facts:
     # The server refuses any write on this session, whatever an env.py or a bug might try.
     conn.exec_driver_sql("set session characteristics as transaction read only")
     conn.commit()
-    return alembic_ops.database_state(conn, project.version_table, project.version_schema)
+    return project.read_state(conn)
 
 
-def _after_baseline(
-    script: ScriptDirectory, state: revisions.DatabaseState, baseline: str | None, stdout: TextIO
-) -> revisions.DatabaseState:
+def _after_baseline(script: ScriptDirectory, state: Facts, baseline: str | None, stdout: TextIO) -> Facts:
     """With --baseline, an unversioned database with tables would first be stamped: start from there."""
     if baseline is None or state.has_version_table or not state.other_tables:
         return state
     with translated_errors(baseline):
         stamped = tuple(s.revision for s in script.get_revisions(baseline) if s is not None)
     stdout.write(f"-- baseline: the database would first be stamped at {revisions.describe(stamped)}\n")
-    return revisions.DatabaseState(True, stamped, state.other_tables)
+    return Facts(stamped, state.other_tables)

@@ -18,8 +18,9 @@ from sqlalchemy.pool import NullPool
 from migrator.core import checksums, revisions
 from migrator.core.errors import ModelDrift, RevisionStateError
 from migrator.core.session import Session
+from migrator.core.state import Facts
 from migrator.engine import alembic_ops, db, history, logs
-from migrator.engine.migrate import Project, connection
+from migrator.engine.project import Project
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ def run(session: Session, stdout: TextIO) -> None:
     project = Project.load(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
     results = [Result("one head", len(scripts.heads) == 1, revisions.describe(scripts.heads))]
-    with connection(session) as conn:
+    with db.connection(session) as conn:
         results.insert(0, Result("database reachable", True, db.display(conn.engine.url)))
-        state = alembic_ops.database_state(conn, project.version_table, project.version_schema)
+        state = project.read_state(conn)
         unknown = revisions.unknown(state, scripts)
         results.append(
             Result(
@@ -64,9 +65,7 @@ def _checksums(conn: Connection, project: Project, allowed: tuple[str, ...]) -> 
     return Result("no applied migration changed", True, f"{len(recorded)} recorded checksum(s) match")
 
 
-def _models(
-    conn: Connection, project: Project, state: revisions.DatabaseState, scripts: revisions.ScriptState
-) -> Result:
+def _models(conn: Connection, project: Project, state: Facts, scripts: revisions.ScriptState) -> Result:
     """Build the migrations' schema in a scratch database and compare the models with it."""
     name = "models match the migrations"
     if len(scripts.heads) != 1:
@@ -78,7 +77,7 @@ def _models(
                 return Result(name, False, f"the migrations do not build on an empty database: {built}")
             return _compare(project, target, name, "a scratch database")
     except DBAPIError as exc:
-        if state.has_version_table and revisions.is_at_head(state, scripts):
+        if project.at_every_head(state):
             return _compare(project, conn, name, f"this database (no scratch database: {db.error_text(exc)})")
         return Result(
             name,

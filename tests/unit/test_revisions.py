@@ -5,41 +5,17 @@ from __future__ import annotations
 import pytest
 
 from migrator.core.errors import ExitCode, RevisionStateError
-from migrator.core.revisions import (
-    DatabaseState,
-    ScriptState,
-    is_at_head,
-    nothing_to_do,
-    refuse_several_heads,
-    refuse_unknown,
-    refuse_unversioned,
-    unknown,
-)
+from migrator.core.plan import Graph, Work, decide
+from migrator.core.revisions import ScriptState, refuse_several_heads, refuse_unknown, refuse_unversioned, unknown
+from migrator.core.state import Facts as DatabaseState
 
 ONE_HEAD = ScriptState(heads=("c3",), known=frozenset({"a1", "b2", "c3"}))
 TWO_HEADS = ScriptState(heads=("c3", "d4"), known=frozenset({"a1", "b2", "c3", "d4"}))
-EMPTY_DATABASE = DatabaseState(has_version_table=False, current=(), other_tables=())
+EMPTY_DATABASE = DatabaseState(None)
 
 
 def versioned(*current: str) -> DatabaseState:
-    return DatabaseState(has_version_table=True, current=current, other_tables=("alembic_version",))
-
-
-def test_is_at_head_when_current_equals_the_heads() -> None:
-    """At head means every head is current and nothing else is."""
-    assert is_at_head(versioned("c3"), ONE_HEAD) is True
-    assert is_at_head(versioned("d4", "c3"), TWO_HEADS) is True
-
-
-@pytest.mark.parametrize("current", [(), ("b2",), ("c3", "b2")])
-def test_is_not_at_head_otherwise(current: tuple[str, ...]) -> None:
-    """Behind, at base, or with an extra branch the database is not at head."""
-    assert is_at_head(versioned(*current), ONE_HEAD) is False
-
-
-def test_is_not_at_head_with_only_one_of_several_heads() -> None:
-    """A database on one branch of two is not at heads."""
-    assert is_at_head(versioned("c3"), TWO_HEADS) is False
+    return DatabaseState(current)
 
 
 def test_unknown_lists_current_revisions_the_scripts_lack() -> None:
@@ -76,7 +52,7 @@ def test_refuse_several_heads_for_an_upgrade_to_head() -> None:
     assert (error.exit_code, error.message, error.hint) == (
         ExitCode.REVISION_STATE,
         "the migrations have several heads: c3, d4",
-        "merge them with `migrator merge -m 'merge heads' c3 d4`",
+        "two revisions were created on the same parent: merge them with `migrator merge -m 'merge heads' c3 d4`",
     )
 
 
@@ -88,7 +64,7 @@ def test_refuse_several_heads_only_when_head_is_ambiguous(script: ScriptState, t
 
 def test_refuse_unversioned_database_with_tables() -> None:
     """Tables but no version table means built without migrations: exit 5, suggesting --baseline or stamp."""
-    db = DatabaseState(has_version_table=False, current=(), other_tables=("users", "orders"))
+    db = DatabaseState(None, ("users", "orders"))
     with pytest.raises(RevisionStateError) as raised:
         refuse_unversioned(db, "alembic_version")
     error = raised.value
@@ -102,7 +78,7 @@ def test_refuse_unversioned_database_with_tables() -> None:
 
 def test_refuse_unversioned_shows_at_most_five_tables() -> None:
     """A long table list is cut after five names."""
-    db = DatabaseState(has_version_table=False, current=(), other_tables=("t1", "t2", "t3", "t4", "t5", "t6"))
+    db = DatabaseState(None, ("t1", "t2", "t3", "t4", "t5", "t6"))
     with pytest.raises(RevisionStateError) as raised:
         refuse_unversioned(db, "custom_version")
     assert raised.value.message == (
@@ -115,7 +91,7 @@ def test_refuse_unversioned_shows_at_most_five_tables() -> None:
     [
         EMPTY_DATABASE,
         versioned(),
-        DatabaseState(has_version_table=True, current=("c3",), other_tables=("alembic_version", "users")),
+        DatabaseState(("c3",)),
     ],
 )
 def test_refuse_unversioned_accepts_empty_or_versioned_databases(db: DatabaseState) -> None:
@@ -123,28 +99,7 @@ def test_refuse_unversioned_accepts_empty_or_versioned_databases(db: DatabaseSta
     refuse_unversioned(db, "alembic_version")
 
 
-@pytest.mark.parametrize("target", ["head", "heads"])
-def test_nothing_to_do_when_already_at_head(target: str) -> None:
-    """Upgrading to head a database already there is success without work."""
-    assert nothing_to_do(versioned("c3"), ONE_HEAD, target) is True
-
-
-@pytest.mark.parametrize(
-    ("db", "target"),
-    [
-        (versioned("b2"), "head"),
-        (versioned(), "head"),
-        (EMPTY_DATABASE, "head"),
-        (versioned("c3"), "c3"),
-        (versioned("c3"), "+1"),
-    ],
-)
-def test_there_is_work_otherwise(db: DatabaseState, target: str) -> None:
-    """Behind, unversioned, or an explicit target: Alembic decides."""
-    assert nothing_to_do(db, ONE_HEAD, target) is False
-
-
-def test_an_empty_script_directory_on_an_empty_database_is_not_nothing_to_do() -> None:
+def test_an_empty_script_directory_on_an_empty_database_is_work() -> None:
     """No version table yet: the upgrade still runs to create it."""
     no_scripts = ScriptState(heads=(), known=frozenset())
-    assert nothing_to_do(EMPTY_DATABASE, no_scripts, "head") is False
+    assert decide("upgrade", "head", EMPTY_DATABASE, None, Graph(no_scripts, [])) == Work(())
