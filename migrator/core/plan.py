@@ -77,7 +77,7 @@ def _from_fingerprint(command: str, target: str, facts: Facts, fingerprint: str 
         return NeedsAlembic("several heads: Alembic decides what head means")
     if sorted(facts.version_rows) != sorted(recorded.head_rows):
         return NeedsAlembic("the version rows differ from those recorded at head")
-    return NothingToDo(revisions.describe(tuple(sorted(facts.version_rows))))
+    return NothingToDo(revisions.describe(facts.version_rows))
 
 
 def _from_graph(command: str, target: str, facts: Facts, graph: Graph) -> Outcome:

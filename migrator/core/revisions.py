@@ -20,7 +20,8 @@ class ScriptState:
 
 
 def describe(revisions: tuple[str, ...]) -> str:
-    return ", ".join(revisions) if revisions else "base (no revision)"
+    """Revisions as shown to the user, sorted: the version table's rows come in no set order."""
+    return ", ".join(sorted(revisions)) if revisions else "base (no revision)"
 
 
 def unknown(db: Facts, script: ScriptState) -> tuple[str, ...]:

@@ -27,10 +27,10 @@ from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
 from migrator.core.settings import Settings
-from migrator.core.signals import Stop
 from migrator.engine import alembic_ops, backup, db, ddl, history, logs
 from migrator.engine.progress import Applied, Progress
 from migrator.engine.project import Project
+from migrator.engine.transactions import TransactionWatch
 
 __all__ = ["check", "migrate", "read_only", "wait_only"]
 
@@ -173,17 +173,18 @@ class _HistoryWriter:
         if self.listening is connection:
             return
         self.close()
-        event.listen(connection, "commit", self._flush)
+        event.listen(connection, "commit", self.flush)
         event.listen(connection, "rollback", self._drop)
         self.listening = connection
 
     def close(self) -> None:
         if self.listening is not None:
-            event.remove(self.listening, "commit", self._flush)
+            event.remove(self.listening, "commit", self.flush)
             event.remove(self.listening, "rollback", self._drop)
             self.listening = None
 
-    def _flush(self, connection: Connection) -> None:
+    def flush(self, connection: Connection) -> None:
+        """Write the buffered rows on ``connection`` (just before it commits, or once a revision committed them)."""
         if not self.pending:
             return
         rows, self.pending = self.pending, []
@@ -289,7 +290,7 @@ def _run_with_retries(
                         target,
                         settings.transaction_per_migration,
                         progress,
-                        stop,
+                        writer,
                         before,
                         record,
                     )
@@ -368,24 +369,30 @@ def _run(
     target: str,
     per_migration: bool,
     progress: Progress,
-    stop: Stop,
+    writer: _HistoryWriter,
     before: state.Facts,
     record: RunRecord,
 ) -> None:
     """One Alembic verb on the locked connection; Alembic opens and commits the transactions."""
+    stop = progress.stop
     if conn.in_transaction():
         conn.commit()
-    hooks = project.hooks(conn, per_migration, [progress.on_version_apply])
+    watch = TransactionWatch(writer.flush)
+    watch.attach(conn)
+    hooks = project.hooks(conn, per_migration, [progress.on_version_apply, watch.on_version_apply])
 
     def state_now() -> str:
         return _state_after_failure(conn, project, before, record)
 
-    with (
-        alembic_ops.driving(project.cfg, project.script, hooks),
-        alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
-    ):
-        VERBS[action](project.cfg, target)
-        progress.finish()
+    try:
+        with (
+            alembic_ops.driving(project.cfg, project.script, hooks),
+            alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
+        ):
+            VERBS[action](project.cfg, target)
+            progress.finish()
+    finally:
+        watch.detach()
 
 
 def _state_after_failure(conn: Connection, project: Project, before: state.Facts, record: RunRecord) -> str:

@@ -44,26 +44,18 @@ def revision_file(
     root: Path, package: str, rev: str, down: str | None, labels: object, depends: object, body: str
 ) -> Path:
     path = root / "packages" / package / "versions" / f"{rev}.py"
-    _write(
-        path,
-        f'''
-        """{package} {rev}"""
-        import sqlalchemy as sa
-        from alembic import op
-
-        revision = {rev!r}
-        down_revision = {down!r}
-        branch_labels = {labels!r}
-        depends_on = {depends!r}
-
-
-        def upgrade():
-        {textwrap.indent(textwrap.dedent(body).strip(), "    ")}
-
-
-        def downgrade():
-            op.execute("drop table if exists t_{rev}")
-        ''',
+    path.parent.mkdir(parents=True, exist_ok=True)
+    statements = "".join(f"    {line}\n" for line in textwrap.dedent(body).strip().splitlines())
+    path.write_text(
+        f'"""{package} {rev}"""\n'
+        "import sqlalchemy as sa\n"
+        "from alembic import op\n\n"
+        f"revision = {rev!r}\n"
+        f"down_revision = {down!r}\n"
+        f"branch_labels = {labels!r}\n"
+        f"depends_on = {depends!r}\n\n\n"
+        f"def upgrade():\n{statements}\n\n"
+        f'def downgrade():\n    op.execute("drop table if exists t_{rev}")\n'
     )
     return path
 
