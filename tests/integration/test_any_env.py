@@ -101,3 +101,33 @@ def test_sigterm_cancels_the_running_statement_whatever_the_env_py(
     assert "lock.released" in result.names()
     assert "probe" not in tables(server, database)
     assert query(server, database, sleeping)[0][0] == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_ddl_lock_timeout_is_retried_whatever_the_env_py(
+    kind: str, server: Server, database: str, tmp_path: Path
+) -> None:
+    """e2's ALTER meets a lock held by another session: it gives up after MIGRATOR_DDL_LOCK_TIMEOUT,
+    the run retries on the locked connection and gets through once the blocker commits; e2 once in history."""
+    versions, after = make(kind, tmp_path)
+    write_revisions(versions, after, second_fails=False, second='op.execute("alter table probe add column extra int")')
+    url = server.url_for(database)
+    assert run(["upgrade", "e1"], url, cwd=tmp_path).returncode == 0
+    engine = server.engine(database)
+    waiting = (
+        "select count(*) from pg_locks where relation = 'probe'::regclass and not granted and pid <> pg_backend_pid()"
+    )
+    with engine.connect() as blocker, engine.connect() as observer:
+        blocker.exec_driver_sql("begin")
+        blocker.exec_driver_sql("select count(*) from probe")
+        proc = start(["upgrade"], url, cwd=tmp_path, MIGRATOR_DDL_LOCK_TIMEOUT="0.5", MIGRATOR_DDL_RETRIES="10")
+        wait_until(lambda: observer.exec_driver_sql(waiting).scalar_one() > 0, what="the ALTER to queue")
+        wait_until(lambda: observer.exec_driver_sql(waiting).scalar_one() == 0, what="the ALTER to give up")
+        blocker.exec_driver_sql("commit")
+        result = finish(proc, 0)
+    engine.dispose()
+    assert result.returncode == 0, result.stderr
+    assert [e["revision"] for e in result.events if e["event"] == "migration.lock_timeout"][:1] == ["e2"]
+    assert query(server, database, "select version_num from alembic_version") == [("e2",)]
+    rows = query(server, database, "select count(*) from migrator_history where revision = 'e2' and success")
+    assert rows == [(1,)]

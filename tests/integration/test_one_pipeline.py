@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from migrator.core.lock import lock_key
 from tests.conftest import REPO, finish, run, start, wait_until
-from tests.support.dbutil import copy_app, query
+from tests.support.dbutil import advisory_locks, copy_app, query
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
@@ -206,3 +206,82 @@ def test_current_on_an_empty_database_says_base_and_downgrade_there_has_nothing_
     assert down.event("run.nothing_to_do")["reason"] == "already at base"
     assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
     assert run(["current"], url, cwd=tmp_path).stdout.startswith("d1")
+
+
+def test_a_connection_lost_during_the_migrations_is_exit_3_on_either_stage(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """The light stage took the lock and handed its connection over (or the full stage took it):
+    the backend is terminated in the middle of a migration; exit 3, no crash, the hint tells how to
+    read the state; nothing half-applied, no lock left, and a rerun migrates."""
+    write_project(
+        tmp_path,
+        [
+            Revision("k1", None, upgrade='op.execute("create table k1 (id int)")'),
+            Revision("k2", "k1", upgrade='op.execute("select pg_sleep(60)")'),
+        ],
+    )
+    url = server.url_for(database)
+    sleeping = (
+        "select pid from pg_stat_activity where query like '%pg_sleep(60)%' and state = 'active' "
+        "and pid <> pg_backend_pid()"
+    )
+    for fast_path in ("1", "0"):
+        proc = start(["upgrade"], url, cwd=tmp_path, MIGRATOR_FAST_PATH=fast_path)
+        wait_until(lambda: bool(query(server, database, sleeping)), what="the slow migration to run")
+        query(server, database, sleeping.replace("select pid", "select pg_terminate_backend(pid)"))
+        result = finish(proc, 0)
+        assert result.returncode == 3, (fast_path, result.stderr)
+        assert "run.crashed" not in result.names()
+        assert "migrator current" in result.event("run.failed")["hint"]
+        assert not query(server, database, "select 1 from pg_class where relname in ('k1', 'alembic_version')")
+        wait_until(lambda: advisory_locks(server, database) == 0, what="the lock to go with the backend")
+    (tmp_path / "migrations" / "versions").joinpath("k2.py").write_text(
+        (tmp_path / "migrations" / "versions" / "k2.py").read_text().replace("select pg_sleep(60)", "select 1")
+    )
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+
+
+FLAG_CASES = {
+    "config-flag": (["upgrade", "-c", "{root}/alembic.ini"], {}),
+    "config-env": (["upgrade"], {"ALEMBIC_CONFIG": "{root}/alembic.ini"}),
+    "per-migration": (["upgrade", "--transaction-per-migration"], {}),
+    "allow-changed": (["upgrade", "--allow-changed", "f1"], {}),
+    "baseline": (["upgrade", "--baseline", "f1"], {}),
+    "heads": (["upgrade", "heads"], {}),
+    "target-env": (["check"], {"MIGRATOR_TARGET": "heads"}),
+    "check-wait": (["check", "--wait-for-head", "1"], {}),
+    "quiet": (["upgrade", "--log-level", "warning"], {}),
+    "report": (["upgrade", "--report", "{root}/report-{stage}.json"], {}),
+}
+
+
+def test_every_flag_gets_the_same_answer_from_both_stages(server: Server, database: str, tmp_path: Path) -> None:
+    """At head: each flag and variable gives the same exit code, stdout,
+    log level and report whether the light stage or the full stage answers."""
+    root = tmp_path / "project"
+    write_project(root, [Revision("f1", None), Revision("f2", "f1")])
+    url = server.url_for(database)
+    assert run(["upgrade", "-c", str(root / "alembic.ini")], url, cwd=tmp_path).returncode == 0
+    levels = {"debug": 0, "info": 1, "warning": 2, "error": 3}
+    for name, (args, env) in FLAG_CASES.items():
+        answers = []
+        for stage, fast_path in (("light", "1"), ("full", "0")):
+            argv = [a.format(root=root, stage=stage) for a in args]
+            extra = {k: v.format(root=root) for k, v in env.items()}
+            cwd = tmp_path if name.startswith("config") else root  # the config cases run from elsewhere
+            result = run(argv, url, cwd=cwd, MIGRATOR_FAST_PATH=fast_path, **extra)
+            if result.events:  # --log-level warning: a quiet success has none
+                took_light = any(e.get("fast_path") for e in result.events)
+                assert (stage == "light") == took_light, (name, stage, result.stderr)
+            lowest = min(levels[e["level"]] for e in result.events) if result.events else 3
+            report = root / f"report-{stage}.json"
+            summary = json.loads(report.read_text()) if report.exists() else {}
+            kept = {k: summary.get(k) for k in ("status", "exit_code", "from_revision", "to_revision", "applied")}
+            answers.append((result.returncode, result.stdout, lowest, kept))
+        assert answers[0] == answers[1], name
+        assert answers[0][0] == 0, (name, answers)
+        if name == "quiet":
+            assert answers[0][2] >= levels["warning"], "an info line under --log-level warning"
+        if name == "report":
+            assert answers[0][3]["status"] == "ok" and answers[0][3]["to_revision"] == "f2"
