@@ -26,7 +26,7 @@ def decide(session: Session, command: str, target: str) -> str | None:
         emitter.emit("fast_path.handover", level="debug", reason=located.reason, path=located.path)
         return None
     try:
-        fingerprint = scripts.fingerprint(located)
+        fingerprint = session.fingerprint = scripts.fingerprint(located)
     except OSError as exc:
         emitter.emit("fast_path.handover", level="debug", reason=exc.strerror or str(exc), path=exc.filename)
         return None

@@ -26,6 +26,7 @@ class Session:
     connection: Any = None
     locked_by: int | None = None
     started: float = field(default_factory=time.monotonic)  # run.finished's duration counts from here
+    fingerprint: str | None = None  # of the revision files, once the light stage has hashed them
 
     def connect(self) -> Any:
         """The open connection, opened now (waiting for the database) if there is none yet."""

@@ -99,7 +99,7 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
                 after = _state_after(conn, project, before)
                 record.to_revision = revisions.describe(after.current)
                 record.applied = [{"revision": a.revision, "duration_ms": a.duration_ms} for a in progress.applied]
-        _remember_head(conn, project, scripts, after, record, log)
+        _remember_head(conn, project, scripts, after, record, log, session.fingerprint)
     _summary(log, before.current, after.current, progress.applied, session.started)
 
 
@@ -120,11 +120,12 @@ def _remember_head(
     after: state.Facts,
     record: RunRecord,
     log: Any,
+    known: str | None,
 ) -> None:
     """At head now: record these files' fingerprint, so the next runs decide without the engine."""
     if not project.at_every_head(after):
         return  # only at every head (Alembic's `heads`) does the record answer `head` and `heads`
-    fingerprint = project.fingerprint()
+    fingerprint = project.fingerprint(known)
     if fingerprint is None:
         log.debug("fast_path.not_recorded", reason="the light stage does not read the locations Alembic uses")
         return

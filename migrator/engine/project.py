@@ -44,8 +44,9 @@ class Project:
             connection, per_migration, on_version_apply, version_table=(self.version_table, self.version_schema)
         )
 
-    def fingerprint(self) -> str | None:
-        """The light stage's fingerprint of these files, if it reads the same locations Alembic does."""
+    def fingerprint(self, known: str | None = None) -> str | None:
+        """The light stage's fingerprint of these files, if it reads the same locations Alembic does
+        (``known``: already computed by the light stage in this run)."""
         located = scripts.locate(self.config_path)
         if isinstance(located, scripts.Unreadable):
             return None
@@ -57,7 +58,9 @@ class Project:
             and located.sourceless == bool(self.script.sourceless)
             and (located.version_table, located.version_table_schema) == (self.version_table, self.version_schema)
         )
-        return scripts.fingerprint(located) if same else None
+        if not same:
+            return None
+        return known if known is not None else scripts.fingerprint(located)
 
     def read_state(self, conn: Connection, commit: bool = True) -> state.Facts:
         """The database as read (core/state.py, the one reader), committing the read unless asked not to."""
