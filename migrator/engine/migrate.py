@@ -87,6 +87,7 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
         if action == "upgrade":
             _refuse_changed(conn, project, settings.allow_changed, record, files, log)
         after = before
+        progress.expect(_steps(project, action, target, before, outcome))
         if isinstance(outcome, plan.NothingToDo):
             log.info("run.nothing_to_do", revision=outcome.revision, reason=outcome.reason)
         else:
@@ -101,6 +102,19 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
                 record.applied = [{"revision": a.revision, "duration_ms": a.duration_ms} for a in progress.applied]
         _remember_head(conn, project, scripts, after, record, log, session.fingerprint)
     _summary(log, before.current, after.current, progress.applied, session.started)
+
+
+def _steps(project: Project, action: str, target: str, before: state.Facts, outcome: plan.Outcome) -> int | None:
+    """How many migrations Alembic will run, by its own walk (None: not known before it runs them)."""
+    if not isinstance(outcome, plan.Work) or action == "stamp":
+        return None
+    if action == "upgrade":
+        return len(outcome.pending)
+    reverted = alembic_ops.reverting_or_error(project.script, target, before.current)
+    if isinstance(reverted, list):
+        return len(reverted)
+    logs.get().debug("migration.total_unknown", reason=reverted.message)  # Alembic reports it when it runs
+    return None
 
 
 def _state_after(conn: Connection, project: Project, before: state.Facts) -> state.Facts:

@@ -1,4 +1,5 @@
-"""Per-migration events: started (from Alembic's step log) and applied (on_version_apply)."""
+"""Per-migration events: started (from Alembic's step log, with its position in the run) and applied
+(on_version_apply)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,19 @@ class Applied:
     started_at: datetime
 
 
+@dataclass(frozen=True)
+class Step:
+    """The migration running now: ``position`` of ``total`` in this run (``total`` None when not known)."""
+
+    revision: str
+    message: str
+    direction: str
+    started: float  # time.monotonic()
+    started_at: datetime
+    position: int
+    total: int | None
+
+
 class Progress:
     """Turns Alembic's per-step signals into ``migration.started`` / ``migration.applied``."""
 
@@ -31,8 +45,9 @@ class Progress:
         self.stop = stop
         self.write = write  # history rows, on the migrating connection, in the step's own transaction
         self.applied: list[Applied] = []
+        self.total: int | None = None  # the steps Alembic will run, once the decision knows them
         self._log = logs.get()
-        self._running: tuple[str, str, str, float, datetime] | None = None
+        self._running: Step | None = None
         self._mark = time.monotonic()
         self._filter = _StepFilter(self)
 
@@ -48,10 +63,29 @@ class Progress:
         logger.removeFilter(self._filter)
         logger.setLevel(self._saved_level)
 
+    def expect(self, total: int | None) -> None:
+        """The number of steps Alembic will run (None: not known before it runs them)."""
+        self.total = total
+
     def started(self, revision: str, message: str, direction: str) -> None:
         self._finish()  # env.py without on_version_apply: the next start ends the last one
-        self._running = (revision, message, direction, time.monotonic(), datetime.now(UTC))
-        self._log.info("migration.started", revision=revision, message=message, direction=direction)
+        step = self._step(revision, message, direction, time.monotonic())
+        self._running = step
+        counted = {"total": step.total} if step.total is not None else {}
+        self._log.info(
+            "migration.started",
+            revision=revision,
+            message=message,
+            direction=direction,
+            position=step.position,
+            **counted,
+        )
+
+    def _step(self, revision: str, message: str, direction: str, started: float) -> Step:
+        """After a retry only the committed steps stay applied, so the position counts from them."""
+        position = len(self.applied) + 1
+        total = self.total if self.total is not None and position <= self.total else None
+        return Step(revision, message, direction, started, datetime.now(UTC), position, total)
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         """Alembic's documented hook, called after each step (inside its transaction)."""
@@ -62,7 +96,7 @@ class Progress:
             if self._running is None:  # Alembic's INFO line was filtered out by the log level
                 direction = "upgrade" if step.is_upgrade else "downgrade"
                 doc = (getattr(step.up_revision, "doc", "") or "").strip()
-                self._running = (step.up_revision_id, doc, direction, self._mark, datetime.now(UTC))
+                self._running = self._step(step.up_revision_id, doc, direction, self._mark)
             self._finish()
             if self.write is not None:
                 self.write(ctx.connection, [self.applied[-1]])
@@ -70,7 +104,7 @@ class Progress:
 
     def running(self) -> str | None:
         """The revision being applied or reverted right now, if any."""
-        return self._running[0] if self._running else None
+        return self._running.revision if self._running else None
 
     def finish(self) -> None:
         self._finish()
@@ -78,7 +112,7 @@ class Progress:
     def abandon(self) -> tuple[str, str, datetime] | None:
         """The step that was running when the attempt failed: (revision, direction, started_at)."""
         running, self._running = self._running, None
-        return (running[0], running[2], running[4]) if running else None
+        return (running.revision, running.direction, running.started_at) if running else None
 
     def keep_only(self, committed: list[str]) -> None:
         """After a failure: only the steps whose work was committed stay applied (read from the database)."""
@@ -93,13 +127,16 @@ class Progress:
     def _finish(self) -> None:
         if self._running is None:
             return
-        revision, message, direction, started, started_at = self._running
-        self._running = None
+        step, self._running = self._running, None
         self._mark = time.monotonic()
-        duration_ms = round((self._mark - started) * 1000)
-        self.applied.append(Applied(revision, message, direction, duration_ms, started_at))
+        duration_ms = round((self._mark - step.started) * 1000)
+        self.applied.append(Applied(step.revision, step.message, step.direction, duration_ms, step.started_at))
         self._log.info(
-            "migration.applied", revision=revision, message=message, direction=direction, duration_ms=duration_ms
+            "migration.applied",
+            revision=step.revision,
+            message=step.message,
+            direction=step.direction,
+            duration_ms=duration_ms,
         )
 
 
