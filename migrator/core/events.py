@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -51,6 +52,7 @@ class Emitter:
         self.redact = redact
         self.color = color and fmt == "console"
         self.context: dict[str, Any] = {}
+        self._writing = threading.Lock()  # the migration watcher's thread writes too: one whole line at a time
 
     def bind(self, **fields: Any) -> None:
         """Fields on every line from here on (the run id)."""
@@ -66,11 +68,12 @@ class Emitter:
     def write(self, event_dict: MutableMapping[str, Any]) -> None:
         """Render and write one event (already filtered by level)."""
         line = self.render(event_dict)
-        try:
-            self.stream.write(line + "\n")
-            self.stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            pass  # a closed stderr must not turn a result into a crash
+        with self._writing:
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                pass  # a closed stderr must not turn a result into a crash
 
     def render(self, event_dict: MutableMapping[str, Any]) -> str:
         record: dict[str, Any] = {**self.context, **event_dict}

@@ -28,9 +28,10 @@ from migrator.core.report import RunRecord
 from migrator.core.session import Session
 from migrator.core.settings import Settings
 from migrator.engine import alembic_ops, backup, db, ddl, history, logs
-from migrator.engine.progress import Applied, Progress
+from migrator.engine.progress import Applied, Heartbeat, Progress
 from migrator.engine.project import Project
 from migrator.engine.transactions import TransactionWatch
+from migrator.engine.watch import Watch
 
 __all__ = ["check", "migrate", "read_only", "wait_only"]
 
@@ -292,8 +293,13 @@ def _run_with_retries(
     conn.commit()
     attempts = settings.ddl_retries + 1
     for attempt in range(1, attempts + 1):
-        watch = ddl.BlockerWatch(
-            conn.engine.url, backend_pid, interval=0.2, grace=min(0.5, settings.ddl_lock_timeout / 2)
+        blockers = ddl.Blockers(backend_pid)
+        heartbeat = Heartbeat(backend_pid, progress.current, settings.heartbeat_interval)
+        watch = Watch(
+            conn.engine.url,
+            [blockers.observe, heartbeat.observe],
+            interval=0.2,
+            grace=min(0.5, settings.ddl_lock_timeout / 2),
         )
         try:
             try:
@@ -318,14 +324,14 @@ def _run_with_retries(
             _keep_committed(conn, project, progress, record)
             _record_failure(conn, project, record, failed)
             if not ddl.is_lock_timeout(exc) or attempt == attempts:
-                raise _with_blockers(exc, watch.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
+                raise _with_blockers(exc, blockers.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
             delay = min(10.0, 0.5 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
             log.warning(
                 "migration.lock_timeout",
                 attempt=attempt,
                 retry_in_ms=round(delay * 1000),
                 revision=failed[0] if failed else None,
-                blockers=[b.describe() for b in watch.seen],
+                blockers=[b.describe() for b in blockers.seen],
             )
             stop.sleep(delay)
             stop.raise_if_stopped()

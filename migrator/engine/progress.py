@@ -1,14 +1,17 @@
-"""Per-migration events: started (from Alembic's step log, with its position in the run) and applied
-(on_version_apply)."""
+"""Per-migration events: started (from Alembic's step log, with its position in the run), running
+(a heartbeat while a migration takes long) and applied (on_version_apply)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from migrator.core.signals import Stop
 from migrator.engine import logs
@@ -47,7 +50,7 @@ class Progress:
         self.applied: list[Applied] = []
         self.total: int | None = None  # the steps Alembic will run, once the decision knows them
         self._log = logs.get()
-        self._running: Step | None = None
+        self._running: Step | None = None  # read by the heartbeat's thread: replaced, never mutated
         self._mark = time.monotonic()
         self._filter = _StepFilter(self)
 
@@ -106,6 +109,10 @@ class Progress:
         """The revision being applied or reverted right now, if any."""
         return self._running.revision if self._running else None
 
+    def current(self) -> Step | None:
+        """The step running right now, if any (safe to call from another thread)."""
+        return self._running
+
     def finish(self) -> None:
         self._finish()
 
@@ -157,3 +164,105 @@ class _StepFilter(logging.Filter):
         direction = "upgrade" if getattr(step, "is_upgrade", True) else "downgrade"
         self.progress.started(revision, (getattr(script, "doc", "") or "").strip(), direction)
         return False
+
+
+# What the migrating backend is doing, and how far PostgreSQL says its CREATE INDEX or CLUSTER / VACUUM FULL is
+# (a left join: the progress views have a row only while such a command runs).
+_BACKEND = text(
+    """
+    select a.state, a.wait_event_type, a.wait_event,
+           ci.command as index_command, ci.phase as index_phase, ci.relid::regclass::text as index_relation,
+           ci.blocks_done, ci.blocks_total, ci.tuples_done, ci.tuples_total,
+           cl.command as cluster_command, cl.phase as cluster_phase, cl.relid::regclass::text as cluster_relation,
+           cl.heap_blks_scanned, cl.heap_blks_total, cl.heap_tuples_scanned, cl.heap_tuples_written
+    from pg_stat_activity a
+    left join pg_stat_progress_create_index ci on ci.pid = a.pid
+    left join pg_stat_progress_cluster cl on cl.pid = a.pid
+    where a.pid = :pid
+    """
+)
+
+
+def backend_fields(row: Mapping[Any, Any] | None) -> dict[str, Any]:
+    """The heartbeat's account of the migrating backend: what it waits on, and the progress PostgreSQL reports."""
+    if row is None:
+        return {"state": None, "wait_event_type": None, "wait_event": None}  # the backend has gone
+    fields: dict[str, Any] = {
+        "state": row["state"],
+        "wait_event_type": row["wait_event_type"],
+        "wait_event": row["wait_event"],
+    }
+    if row["index_phase"] is not None:
+        fields |= {
+            "operation": row["index_command"],
+            "phase": row["index_phase"],
+            "relation": row["index_relation"],
+            "blocks_done": row["blocks_done"],
+            "blocks_total": row["blocks_total"],
+            "tuples_done": row["tuples_done"],
+            "tuples_total": row["tuples_total"],
+        }
+    elif row["cluster_phase"] is not None:
+        fields |= {
+            "operation": row["cluster_command"],
+            "phase": row["cluster_phase"],
+            "relation": row["cluster_relation"],
+            "blocks_done": row["heap_blks_scanned"],
+            "blocks_total": row["heap_blks_total"],
+            "tuples_scanned": row["heap_tuples_scanned"],
+            "tuples_written": row["heap_tuples_written"],
+        }
+    return fields
+
+
+class Heartbeat:
+    """``migration.running`` every ``interval`` seconds of a migration's run, observed by engine/watch.py from
+    its own connection (the migrating one is busy); ``interval`` 0 turns it off."""
+
+    def __init__(
+        self,
+        backend_pid: int,
+        current: Callable[[], Step | None],
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend_pid = backend_pid
+        self.current = current
+        self.interval = interval
+        self.clock = clock
+        self._step: Step | None = None
+        self._due = 0.0
+        self._log = logs.get()
+
+    def due(self) -> Step | None:
+        """The running step when its next beat is due (each step's beats fall at interval, 2 x interval...)."""
+        step = self.current()
+        if step is None or self.interval <= 0:
+            return None
+        if step is not self._step:
+            self._step, self._due = step, step.started + self.interval
+        now = self.clock()
+        if now < self._due:
+            return None
+        while self._due <= now:  # a slow look must not bring a burst of beats
+            self._due += self.interval
+        return step
+
+    def observe(self, conn: Connection) -> None:
+        step = self.due()
+        if step is None:
+            return
+        row = conn.execute(_BACKEND, {"pid": self.backend_pid}).mappings().first()
+        if self.current() is not step:
+            return  # it finished while we looked: its migration.applied says the rest
+        counted = {"total": step.total} if step.total is not None else {}
+        self._log.info(
+            "migration.running",
+            revision=step.revision,
+            direction=step.direction,
+            position=step.position,
+            **counted,
+            elapsed_s=round(self.clock() - step.started, 1),
+            backend_pid=self.backend_pid,
+            **backend_fields(row),
+        )

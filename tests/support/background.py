@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import MIGRATOR, Result, assert_no_secret, clean_env, parse_events
 
@@ -35,3 +36,8 @@ class Background:
         stderr = self.log.read_text()
         assert_no_secret(stdout + stderr, self.url)
         return Result(self.proc.returncode, stdout, stderr, time.monotonic() - self.started, parse_events(stderr))
+
+    def events(self) -> list[dict[str, Any]]:
+        """The events logged so far (complete lines only: the last one may still be being written)."""
+        text = self.log.read_text()
+        return parse_events(text[: text.rfind("\n") + 1])
