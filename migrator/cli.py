@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -181,7 +182,9 @@ class _PipeSafe:
         return getattr(self._inner, name)
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, started: float | None = None) -> int:
+    """``started``: the process's start on time.monotonic()'s clock (__main__.py), else now."""
+    started = time.monotonic() if started is None else started
     out: TextIO = _PipeSafe(stdout if stdout is not None else sys.stdout)  # type: ignore[assignment]
     try:
         args = build_parser().parse_args(argv)
@@ -201,7 +204,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     emitter.bind(run_id=record.run_id)
     stop = Stop()
     install(stop, lambda code: emitter.emit("run.signal", level="warning", exit_code=int(code)))
-    session = Session(settings, stop, emitter)
+    session = Session(settings, stop, emitter, started=started)
     error: str | None = None
     try:
         if not _light(args, session, out, record):
@@ -264,8 +267,6 @@ def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: R
         return False
     if args.revision not in plan.LIGHT_TARGETS or getattr(args, "dry_run", False):
         return False
-    import time
-
     from migrator.core import fastpath
 
     head = fastpath.decide(session, args.command, args.revision)

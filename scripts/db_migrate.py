@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from migrator.cli import main
+from migrator.__main__ import run  # the same entry as `migrator`: the run's clock starts there
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,13 +1,15 @@
-"""Long work is visible (issue 10, point 5): each step's place in the run, and a heartbeat while one takes
-long with what PostgreSQL says about it."""
+"""Long work is visible (issue 10, point 5): each step's place in the run, a heartbeat while one takes
+long with what PostgreSQL says about it, and a run's duration counted from the process's start."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Result, run, wait_until
+from tests.conftest import REPO, Result, assert_no_secret, clean_env, parse_events, run, wait_until
 from tests.support.background import Background
 from tests.support.dbutil import execute
 from tests.support.projects import Revision, recorded_chain, write_project
@@ -133,3 +135,35 @@ def test_a_waiting_create_index_concurrently_shows_postgresqls_progress(
         "wait_event": "virtualxid",
     }
     assert all(isinstance(beat[k], int) for k in ("blocks_done", "blocks_total", "tuples_done", "tuples_total"))
+
+
+def test_run_finished_counts_the_waits_and_migrations_before_it(server: Server, database: str) -> None:
+    """duration_ms covers at least the database wait, the lock wait and every migration's own duration."""
+    result = run(["upgrade"], server.url_for(database))
+    assert result.returncode == 0, result.stderr
+    waited = result.event("db.ready")["waited_ms"] + result.event("lock.acquired")["waited_ms"]
+    migrations = sum(e["duration_ms"] for e in result.events if e["event"] == "migration.applied")
+    assert migrations > 0 and result.event("run.finished")["duration_ms"] >= waited + migrations
+
+
+SLOW_START = "import sys, time\nimport migrator.__main__ as entry\ntime.sleep(0.5)\nentry.run()\n"
+
+
+def test_run_finished_counts_from_the_entry_modules_import_on_both_stages(server: Server, database: str) -> None:
+    """Half a second spent after `migrator/__main__.py` is imported (as slow imports would) counts in duration_ms,
+    for the full stage and for the light one."""
+    url = server.url_for(database)
+    for stage in ("full", "light"):
+        proc = subprocess.run(
+            [sys.executable, "-c", SLOW_START, "upgrade"],
+            cwd=REPO,
+            env=clean_env(DATABASE_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert_no_secret(proc.stderr, url)
+        finished = [e for e in parse_events(proc.stderr) if e["event"] == "run.finished"][-1]
+        assert finished.get("fast_path", False) is (stage == "light")
+        assert finished["duration_ms"] >= 500, stage
