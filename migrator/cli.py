@@ -202,6 +202,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, starte
         args.revision = settings.target
     emitter = Emitter(settings.log_format, settings.log_level, sys.stderr, redact, settings.log_color)
     emitter.bind(run_id=record.run_id)
+    emitter.capture_warnings()
     stop = Stop()
     install(stop, lambda code: emitter.emit("run.signal", level="warning", exit_code=int(code)))
     session = Session(settings, stop, emitter, started=started)

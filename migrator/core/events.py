@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -57,6 +58,28 @@ class Emitter:
     def bind(self, **fields: Any) -> None:
         """Fields on every line from here on (the run id)."""
         self.context.update(fields)
+
+    def capture_warnings(self) -> None:
+        """Python warnings (a revision's, SQLAlchemy's) become ``python.warning`` events: no free text on stderr."""
+        warnings.showwarning = self._show_warning
+
+    def _show_warning(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        self.emit(
+            "python.warning",
+            level="warning",
+            category=category.__name__,
+            message=str(message),
+            path=filename,
+            line=lineno,
+        )
 
     def enabled(self, level: str) -> bool:
         return LEVELS.get(level, 20) >= self.threshold
