@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.core import checksums, lock, plan, revisions, state, urls
+from migrator.core import checksums, lock, output, plan, revisions, state, urls
 from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
@@ -429,7 +429,7 @@ def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied:
     )
 
 
-def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | None) -> None:
+def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | None, fmt: str = "text") -> None:
     """Raise NotAtHead unless the database is at the target; refuse (5) what `upgrade` would refuse."""
     settings, stop = session.settings, session.stop
     log = logs.get().bind(command="check")
@@ -445,13 +445,12 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
                 raise outcome.error
             if isinstance(outcome, plan.NothingToDo):
                 project.changed_since_applied(conn, settings.allow_changed)
-                stdout.write(f"at head: {outcome.revision}\n")
+                output.at_target(stdout, fmt, target, outcome.rows)
                 log.info("check.at_head", revision=outcome.revision, target=target)
                 return
             todo = outcome.pending if isinstance(outcome, plan.Work) else ()
             if time.monotonic() >= deadline:
-                for revision, message in todo:
-                    stdout.write(f"pending: {revision} {message}\n")
+                output.not_at_target(stdout, fmt, target, facts.current, todo)
                 raise NotAtHead(
                     f"the database is at {revisions.describe(facts.current)}, not at {target} "
                     f"{revisions.describe(scripts.heads)}: {len(todo)} migration(s) pending",
@@ -465,41 +464,23 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
 
 
 def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> None:
-    """``current`` / ``history`` / ``heads`` / ``create``: Alembic's own output on stdout."""
+    """``create`` and ``merge``: write a revision file."""
     settings = session.settings
-    needs_db = action in ("current", "create") and not (action == "create" and options.get("empty"))
-    needs_db = needs_db or bool(options.get("applied"))
+    needs_db = action == "create" and not options.get("empty")
     project = Project.load(settings, stdout, with_url=needs_db or settings.database_url is not None)
-    verbose, rev_range = options.get("verbose", False), options.get("rev_range")
     with alembic_ops.translated_revision_errors(project.script):
-        if action == "history" and options.get("applied"):
-            with db.connection(session) as conn:
-                history.print_applied(conn, project.version_schema, stdout)
-                conn.rollback()
-        elif action == "heads":
-            alembic_ops.heads(project.cfg, verbose)
-        elif action == "merge":
+        if action == "merge":
             _created(alembic_ops.merge(project.cfg, options["revisions"], options["message"]))
-        elif action == "history" and settings.database_url is None:
-            alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=False)
-        elif action == "create" and not options["message"].strip():
+        elif not options["message"].strip():
             raise ConfigError(
                 "a revision needs a message (it names the file and heads its docstring)",
                 hint='migrator create "add nickname to users"',
             )
-        elif action == "create" and options.get("empty"):
+        elif options.get("empty"):
             _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
-            with db.connection(session) as conn, alembic_ops.driving(project.cfg, project.script, project.hooks(conn)):
-                if action == "current" and not project.read_state(conn).current:
-                    alembic_ops.script_state(project.script)  # a revision file that does not load is still reported
-                    stdout.write("base\n")  # Alembic prints nothing for an empty database
-                elif action == "current":
-                    alembic_ops.current(project.cfg, verbose)
-                elif action == "history":
-                    alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=True)
-                else:
-                    _autogenerate(project, conn, options["message"])
+            with db.connection(session) as conn:
+                _autogenerate(project, conn, options["message"])
                 conn.rollback()
 
 

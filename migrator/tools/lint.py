@@ -7,7 +7,9 @@ Which rules are off: see lintconfig.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ class Finding:
     help: str | None
 
 
-def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool) -> None:
+def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool, fmt: str = "text") -> None:
     settings, stop = session.settings, session.stop
     if revisions and all_:
         raise ConfigError("give revision ids or --all, not both")
@@ -64,9 +66,17 @@ def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool) -> N
                 continue
             findings.append(_unrenderable(script, exc))
             log.warning("lint.finding", revision=script.revision, rule=UNRENDERABLE, error=exc.message)
-    for finding in findings:
-        stdout.write(format_finding(finding) + "\n")
-    stdout.write(summary(targets, findings, all_ or bool(revisions)) + "\n")
+    if fmt == "json":
+        document = {
+            "revisions": [s.revision for s in targets],
+            "findings": [dataclasses.asdict(f) for f in findings],
+            "summary": summary(targets, findings, all_ or bool(revisions)),
+        }
+        stdout.write(json.dumps(document) + "\n")
+    else:
+        for finding in findings:
+            stdout.write(format_finding(finding) + "\n")
+        stdout.write(summary(targets, findings, all_ or bool(revisions)) + "\n")
     log.info("lint.finished", revisions=[s.revision for s in targets], findings=len(findings))
     if findings:
         failed = sorted({f.revision for f in findings})

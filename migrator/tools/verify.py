@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ class Result:
     drift: bool = False  # a model problem (7) rather than a revision problem (5)
 
 
-def run(session: Session, stdout: TextIO) -> None:
+def run(session: Session, stdout: TextIO, fmt: str = "text") -> None:
     """Print PASS/FAIL per check; raise RevisionStateError (5) or ModelDrift (7) if any failed."""
     settings = session.settings
     project = Project.load(settings, stdout)
@@ -51,7 +52,7 @@ def run(session: Session, stdout: TextIO) -> None:
         results.append(_checksums(conn, project, settings.allow_changed))
         conn.rollback()
         results.append(_models(conn, project, state, scripts))
-    _conclude(results, stdout)
+    _conclude(results, stdout, fmt)
 
 
 def _checksums(conn: Connection, project: Project, allowed: tuple[str, ...]) -> Result:
@@ -140,10 +141,14 @@ def _scratch_database(engine: Engine) -> Iterator[Engine]:
         admin.dispose()
 
 
-def _conclude(results: list[Result], stdout: TextIO) -> None:
+def _conclude(results: list[Result], stdout: TextIO, fmt: str) -> None:
     log = logs.get()
+    if fmt == "json":
+        checks = [{"check": r.name, "passed": r.passed, "detail": r.detail} for r in results]
+        stdout.write(json.dumps({"passed": all(r.passed for r in results), "checks": checks}) + "\n")
     for result in results:
-        stdout.write(f"{'PASS' if result.passed else 'FAIL'}  {result.name}: {result.detail}\n")
+        if fmt == "text":
+            stdout.write(f"{'PASS' if result.passed else 'FAIL'}  {result.name}: {result.detail}\n")
         log.info("verify.check", check=result.name, passed=result.passed, detail=result.detail)
     failed = [r for r in results if not r.passed]
     if any(not r.drift for r in failed):
