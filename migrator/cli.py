@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="poll up to SECONDS for the database to reach head (for an initContainer)",
     )
     add("wait", "only wait until the database accepts connections")
-    add("verify", "run every check a deploy would, changing nothing (exit 0 all pass, 5 revisions, 7 model drift)")
+    add("verify", "run every check a deploy would, changing nothing (exit 0 all pass, 5 revisions, 7 drift)")
     p = add("sql", "print the SQL an upgrade or downgrade would run (offline mode), e.g. base:head or head:base")
     p.add_argument("range", nargs="?", default="head", metavar="[FROM:]TO")
     p = add("lint", "check migrations' SQL with squawk (default: the revisions not yet applied); exit 8 on findings")

@@ -30,7 +30,7 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.LOCK_TIMEOUT: "migration lock not acquired within the lock timeout",
     ExitCode.REVISION_STATE: "revision state error (unknown revision, several heads, unversioned non-empty database)",
     ExitCode.NOT_AT_HEAD: "check: the database is not at head",
-    ExitCode.MODEL_DRIFT: "verify: the models differ from what the migrations build",
+    ExitCode.MODEL_DRIFT: "verify: the live database or the models differ from what the migrations build",
     ExitCode.LINT_FAILED: "lint: a rule fired on a migration's SQL",
     ExitCode.INTERNAL: "internal error in migrator outside any migration (a bug: run.crashed has the traceback)",
     ExitCode.INTERRUPTED: "interrupted by SIGINT (rolled back)",
