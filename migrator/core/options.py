@@ -130,6 +130,16 @@ OPTIONS: tuple[Option, ...] = (
         frozenset({"upgrade", "check"}),
     ),
     Option(
+        "phase",
+        ("--phase",),
+        "MIGRATOR_PHASE",
+        "all",
+        "expand: only the steps before the first contract step (the Job before the rollout); contract: the rest",
+        frozenset({"upgrade", "check"}),
+        kind="choice",
+        choices=("all", "expand", "contract"),
+    ),
+    Option(
         "transaction_per_migration",
         ("--transaction-per-migration",),
         "MIGRATOR_TRANSACTION_PER_MIGRATION",

@@ -14,6 +14,7 @@ from pathlib import Path
 from migrator.core import urls
 from migrator.core.errors import ConfigError
 from migrator.core.options import LOG_FORMATS, LOG_LEVELS, env
+from migrator.core.phases import PHASES
 
 DEFAULT_WAIT_TIMEOUT = 60.0
 DEFAULT_LOCK_TIMEOUT = 600.0
@@ -45,6 +46,7 @@ class Settings:
     ddl_retries: int = DEFAULT_DDL_RETRIES
     statement_timeout: float | None = None
     target: str = "head"  # what `upgrade` and `check` aim at when no revision is given
+    phase: str = "all"  # all | expand | contract (core/phases.py)
     # What the backup command inherits (it runs with our environment, secrets included: never shown).
     backup_environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -75,6 +77,7 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         ddl_retries=_count(environ, env("ddl_retries"), DEFAULT_DDL_RETRIES),
         statement_timeout=_optional_seconds(environ, env("statement_timeout")),
         target=_target(environ.get(env("target"))),
+        phase=_choice(getattr(args, "phase", None), environ, env("phase"), PHASES, "all"),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.core import checksums, lock, output, plan, revisions, state, urls
+from migrator.core import checksums, lock, output, phases, plan, revisions, state, urls
 from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
@@ -86,6 +86,9 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
             raise outcome.error
         if action == "upgrade":
             _refuse_changed(conn, project, settings.allow_changed, record, files, log)
+        targets = [target]
+        if action == "upgrade" and settings.phase == "expand":
+            outcome, targets = _expand_only(project, outcome, target, before, log)
         after = before
         if isinstance(outcome, plan.NothingToDo):
             log.info("run.nothing_to_do", revision=outcome.revision, reason=outcome.reason)
@@ -94,13 +97,28 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
                 env = backup.environment(conn.engine.url, settings.backup_environment, record.from_revision, target)
                 backup.run(settings.backup_command, env, stop)
             try:
-                _run_with_retries(project, conn, settings, action, target, progress, writer, before, record)
+                _run_with_retries(project, conn, settings, action, targets, progress, writer, before, record)
             finally:
                 after = _state_after(conn, project, before)
                 record.to_revision = revisions.describe(after.current)
                 record.applied = [{"revision": a.revision, "duration_ms": a.duration_ms} for a in progress.applied]
         _remember_head(conn, project, scripts, after, record, log, session.fingerprint)
     _summary(log, before.current, after.current, progress.applied, session.started)
+
+
+def _expand_only(
+    project: Project, outcome: plan.Outcome, target: str, before: state.Facts, log: Any
+) -> tuple[plan.Outcome, list[str]]:
+    """--phase expand: the pending revisions before the first contract step, as upgrade targets."""
+    if not isinstance(outcome, plan.Work) or not outcome.pending:
+        return outcome, [target]
+    steps = project.steps(outcome.pending)
+    expandable, held = phases.split(steps)
+    if held:
+        log.info("phase.held_back", phase="expand", revisions=held, hint="they run with `upgrade --phase contract`")
+    if not expandable:
+        return plan.NothingToDo(tuple(sorted(before.current)), reason="only contract steps are pending"), [target]
+    return outcome, phases.targets(steps, expandable)
 
 
 def _state_after(conn: Connection, project: Project, before: state.Facts) -> state.Facts:
@@ -264,7 +282,7 @@ def _run_with_retries(
     conn: Connection,
     settings: Settings,
     action: str,
-    target: str,
+    targets: list[str],
     progress: Progress,
     writer: _HistoryWriter,
     before: state.Facts,
@@ -288,7 +306,7 @@ def _run_with_retries(
                         project,
                         conn,
                         action,
-                        target,
+                        targets,
                         settings.transaction_per_migration,
                         progress,
                         writer,
@@ -367,7 +385,7 @@ def _run(
     project: Project,
     conn: Connection,
     action: str,
-    target: str,
+    targets: list[str],
     per_migration: bool,
     progress: Progress,
     writer: _HistoryWriter,
@@ -390,7 +408,8 @@ def _run(
             alembic_ops.driving(project.cfg, project.script, hooks),
             alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
         ):
-            VERBS[action](project.cfg, target)
+            for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
+                VERBS[action](project.cfg, target)
             progress.finish()
     finally:
         watch.detach()
@@ -443,12 +462,15 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
             outcome = project.decide("check", target, facts, scripts)
             if isinstance(outcome, plan.Refuse):
                 raise outcome.error
-            if isinstance(outcome, plan.NothingToDo):
-                project.changed_since_applied(conn, settings.allow_changed)
-                output.at_target(stdout, fmt, target, outcome.rows)
-                log.info("check.at_head", revision=outcome.revision, target=target)
-                return
             todo = outcome.pending if isinstance(outcome, plan.Work) else ()
+            contract = _contract_only(project, todo) if settings.phase == "expand" else None
+            if isinstance(outcome, plan.NothingToDo) or contract is not None:
+                project.changed_since_applied(conn, settings.allow_changed)
+                rows = tuple(sorted(facts.current))
+                output.at_target(stdout, fmt, target, rows, contract or ())
+                held = [rev for rev, _ in contract or ()]
+                log.info("check.at_head", revision=revisions.describe(rows), target=target, contract_pending=held)
+                return
             if time.monotonic() >= deadline:
                 output.not_at_target(stdout, fmt, target, facts.current, todo)
                 raise NotAtHead(
@@ -461,6 +483,14 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
                 announced = True
             if stop.event.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
                 stop.raise_if_stopped()
+
+
+def _contract_only(project: Project, pending: Sequence[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The pending steps when every one is held back for the contract phase; None otherwise."""
+    if not pending:
+        return None
+    expandable, held = phases.split(project.steps(pending))
+    return None if expandable else [(rev, message) for rev, message in pending if rev in held]
 
 
 def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from alembic.script import Script, ScriptDirectory
 
-from migrator.core import revisions
+from migrator.core import phases, revisions
 from migrator.engine.history import Entry, latest_applying
 
 
@@ -47,8 +47,16 @@ def revision(script: Script, current: frozenset[str], effective: frozenset[str])
         "effective_head": script.is_head and script.revision not in effective,
         "merge": script.is_merge_point,
         "current": script.revision in current,
+        "phase": _phase(script),
         "path": script.path,
     }
+
+
+def _phase(script: Script) -> str:
+    try:
+        return phases.declared(getattr(script.module, "phase", None))
+    except ValueError:
+        return "invalid"
 
 
 def _listed(value: str | Sequence[str] | None) -> list[str]:
@@ -112,6 +120,8 @@ def status(
     for s in oldest_first(script):
         shown = revision(s, frozenset(current), effective)
         state = "applied" if s.revision in applied else "pending" if s.revision in waiting else "not in target"
+        if state == "pending" and shown["phase"] == phases.CONTRACT:
+            state = "pending (contract)"
         e = latest.get(s.revision) if state == "applied" else None
         shown.update(
             state=state,
@@ -129,6 +139,7 @@ def status(
         "heads": sorted(script.get_heads()),
         "applied": sum(1 for r in listed if r["state"] == "applied"),
         "pending": [rev for rev, _ in pending],
+        "contract_pending": [r["revision"] for r in listed if r["state"] == "pending (contract)"],
         "revisions": listed,
     }
 
@@ -153,4 +164,6 @@ def status_text(view: dict[str, Any]) -> str:
     at = revisions.describe(tuple(view["current"]))
     todo = len(view["pending"])
     summary = f"database at {at}; {view['applied']} applied, {todo} pending for {view['target']}"
+    if view["contract_pending"]:
+        summary += f" ({len(view['contract_pending'])} of them contract steps: after the rollout)"
     return aligned(header, rows) + summary + "\n"

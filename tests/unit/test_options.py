@@ -28,6 +28,7 @@ SAMPLES: dict[str, tuple[str, object]] = {
     "log_format": ("console", "console"),
     "log_level": ("warning", "warning"),
     "target": ("heads", "heads"),
+    "phase": ("expand", "expand"),
     "transaction_per_migration": ("1", True),
     "allow_changed": ("a1,b2", ("a1", "b2")),
     "baseline": ("a1", "a1"),
