@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
 
-.PHONY: install lint test demo clean
+.PHONY: install lint test demo db db-stop clean
 
+# Everything: tests, linters, the deployment tools.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME)
+
+# Only what migrator, the demo and the local database need.
+$(RUNTIME): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	touch $(RUNTIME)
 
 install: $(STAMP)
 
@@ -22,8 +31,15 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
-demo: install
+demo: $(RUNTIME)
 	$(BIN)/python -m devtools.demo
+
+# A local PostgreSQL that stays up (data in .localdb/); prints its DATABASE_URL.
+db: $(RUNTIME)
+	$(BIN)/python -m devtools.localdb start
+
+db-stop: $(RUNTIME)
+	$(BIN)/python -m devtools.localdb stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

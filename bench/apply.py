@@ -26,7 +26,8 @@ def measure(ws: Workspace, project: Project) -> Case:
     commands = _commands(ws, project, database)
     contenders = tuple(commands)
     setup = " ".join(filter(None, (SETUP, FLOOR if project.offline else NO_FLOOR, project.description)))
-    case = Case("B", project.size, c.ALEMBIC_UPGRADE, contenders, setup=setup, project=project.kind)
+    baseline = c.alembic_upgrade_name(project.target)
+    case = Case("B", project.size, baseline, contenders, setup=setup, project=project.kind)
     note(f"B {case.label} warm-up")
     _one_round(ws, project, database, list(commands.values()))
     for round_index in range(ws.config.rounds):
@@ -63,13 +64,12 @@ def render_sql(command: Command, target: Path) -> Path:
 def _commands(ws: Workspace, project: Project, database: str) -> dict[str, Command]:
     """The contenders, the psql floor only for a project that renders offline."""
     prefix = f"b-{project.name}"
-    commands = {
-        c.MIGRATOR_UPGRADE: ws.migrator(project, database, "upgrade", f"{prefix}-migrator-upgrade"),
-        c.ALEMBIC_UPGRADE: ws.alembic(project, database, f"{prefix}-alembic"),
-    }
+    upgrade = ws.migrator(project, database, "upgrade", f"{prefix}-migrator-upgrade")
+    alembic = ws.alembic(project, database, f"{prefix}-alembic")
+    commands = {upgrade.name: upgrade, alembic.name: alembic}
     if project.offline:
         ini, env, tools = ws.ini(project, database), ws.config.base_env, ws.config.tools
-        script = c.alembic_sql(tools, ini, env, ws.log(f"{prefix}-sql"), cwd=project.root)
+        script = c.alembic_sql(tools, ini, env, ws.log(f"{prefix}-sql"), cwd=project.root, target=project.target)
         sql = render_sql(script, project.root / f"{database}.sql")
         commands[c.PSQL_FILE] = c.psql_file(ws.psql, ws.pg.port, database, sql, env, ws.log(f"{prefix}-psql"))
     return commands

@@ -1,4 +1,4 @@
-"""Correctness after a run: the database at head, every migration applied exactly once."""
+"""Correctness after a run: the database at its target (head, or heads), every migration applied exactly once."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from bench.server import query
 from devtools.embedded_pg import EmbeddedPostgres
 
 _TABLES = r"select count(*) from pg_tables where schemaname = 'public' and tablename ~ '^t[0-9]{4}$'"
+# In byte order, as Python's sorted() orders Project.version_rows.
+_VERSIONS = 'select version_num from alembic_version order by version_num collate "C"'
 _DUPLICATES = "select revision, count(*) from applied_log group by revision having count(*) <> 1 order by revision"
 
 
 def at_head(pg: EmbeddedPostgres, database: str, project: Project, who: str) -> None:
-    versions = query(pg, database, "select version_num from alembic_version")
-    if versions != [[project.head]]:
-        raise ContenderFailed(f"{who}: {database} is at {versions}, expected [[{project.head!r}]]")
+    """The version rows are the project's at its target: its head, or each stored head of several branches."""
+    versions = query(pg, database, _VERSIONS)
+    expected = [[row] for row in project.version_rows]
+    if versions != expected:
+        raise ContenderFailed(f"{who}: {database} is at {versions}, expected {expected}")
 
 
 def applied_once(pg: EmbeddedPostgres, database: str, project: Project, who: str) -> None:

@@ -15,6 +15,9 @@ MIN_READINESS_ROUNDS = 7
 # The real-world chain (bench/realworld.py): at least 100 revisions; a quick run takes a shorter one.
 REAL_WORLD_SIZE = 120
 QUICK_REAL_WORLD_SIZE = 40
+# The multi-base project (bench/multibase.py): 8 packages of 5 or 6 revisions; a quick run takes 3 each.
+MULTI_BASE_SIZE = 44
+QUICK_MULTI_BASE_SIZE = 24
 # Scenario D: the crowd kept for comparison with earlier runs (no goal; left out of a quick run),
 # the crowd with a goal, the waiters woken by the release.
 CROWD_RUNNERS = 20
@@ -47,6 +50,7 @@ class BenchConfig:
     concurrency_size: int
     concurrent_runners: int | None
     real_world_size: int
+    multi_base_size: int
     real_world_runners: int
     waiters: int
     scenarios: frozenset[str]
@@ -72,6 +76,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> BenchConfig:
         concurrency_size=50,
         concurrent_runners=None if quick else CROWD_RUNNERS,
         real_world_size=QUICK_REAL_WORLD_SIZE if quick else REAL_WORLD_SIZE,
+        multi_base_size=QUICK_MULTI_BASE_SIZE if quick else MULTI_BASE_SIZE,
         real_world_runners=REAL_WORLD_RUNNERS,
         waiters=WAITERS,
         scenarios=_scenarios(env.get("BENCH_SCENARIOS", "")),

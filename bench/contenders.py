@@ -1,7 +1,8 @@
 """The command lines under test: migrator, bare alembic, psql (the floor), each a real subprocess.
 
 migrator and alembic run in the project's directory (`cwd`), where its users run them: Alembic resolves
-a relative `prepend_sys_path = .` in alembic.ini against the working directory.
+a relative `prepend_sys_path = .` in alembic.ini against the working directory. Both upgrade to the
+project's target: `head`, or `heads` for a project of several branches (migrator reads it from MIGRATOR_TARGET).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def crowd(runners: int) -> str:
     return f"{runners} runners at once"
 
 
+def alembic_upgrade_name(target: str) -> str:
+    """`alembic upgrade head` (ALEMBIC_UPGRADE), or `alembic upgrade heads` for a project of several branches."""
+    return f"alembic upgrade {target}"
+
+
 def migrator(
     tools: Tools,
     verb: str,
@@ -37,21 +43,33 @@ def migrator(
     log: Path,
     name: str | None = None,
     cwd: Path | None = None,
+    target: str = "head",
 ) -> Command:
-    """`migrator -c INI upgrade|check` with DATABASE_URL=postgresql://… (it overrides sqlalchemy.url)."""
+    """`migrator -c INI upgrade|check` with DATABASE_URL=postgresql://… (it overrides sqlalchemy.url).
+
+    The target goes in MIGRATOR_TARGET, as a Job or a compose service sets it, and only when it is not
+    migrator's default, so the other projects run exactly the command line they always ran.
+    """
     extra = {"DATABASE_URL": url, "MIGRATOR_LOG_FORMAT": "json", "MIGRATOR_WAIT_TIMEOUT": "60"}
+    if target != "head":
+        extra["MIGRATOR_TARGET"] = target
     return Command(name or f"migrator {verb}", (tools.migrator, "-c", str(ini), verb), {**env, **extra}, log, cwd)
 
 
-def alembic_upgrade(tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Command:
-    """Bare `alembic -c INI upgrade head`: its URL is the ini's postgresql+psycopg2:// one."""
-    return Command(ALEMBIC_UPGRADE, (tools.alembic, "-c", str(ini), "upgrade", "head"), env, log, cwd)
+def alembic_upgrade(
+    tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None, target: str = "head"
+) -> Command:
+    """Bare `alembic -c INI upgrade TARGET`: its URL is the ini's postgresql+psycopg2:// one."""
+    argv = (tools.alembic, "-c", str(ini), "upgrade", target)
+    return Command(alembic_upgrade_name(target), argv, env, log, cwd)
 
 
-def alembic_sql(tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Command:
-    """`alembic upgrade head --sql`: the same migrations as a SQL script, on stdout."""
-    argv = (tools.alembic, "-c", str(ini), "upgrade", "head", "--sql")
-    return Command("alembic upgrade head --sql", argv, env, log, cwd)
+def alembic_sql(
+    tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None, target: str = "head"
+) -> Command:
+    """`alembic upgrade TARGET --sql`: the same migrations as a SQL script, on stdout."""
+    argv = (tools.alembic, "-c", str(ini), "upgrade", target, "--sql")
+    return Command(f"{alembic_upgrade_name(target)} --sql", argv, env, log, cwd)
 
 
 def alembic_loop(tools: Tools, ini: Path, env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Command:

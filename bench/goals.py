@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 from bench import contenders as c
 from bench.config import REAL_WORLD_RUNNERS
-from bench.model import REAL_WORLD, Case, Goal, Metric, Verdict
+from bench.model import MULTI_BASE, REAL_WORLD, Case, Goal, Metric, Verdict
 from bench.stats import ratio, summarise
 
 READINESS_LIMIT_S = 0.150
@@ -19,6 +19,8 @@ GOALS: tuple[Goal, ...] = (
     Goal("A", 500, c.MIGRATOR_CHECK, 0.3),
     Goal("A", None, c.MIGRATOR_UPGRADE, 0.3, project=REAL_WORLD),
     Goal("A", None, c.MIGRATOR_CHECK, 0.3, project=REAL_WORLD),
+    Goal("A", None, c.MIGRATOR_UPGRADE, 0.3, project=MULTI_BASE),
+    Goal("A", None, c.MIGRATOR_CHECK, 0.3, project=MULTI_BASE),
     Goal("B", 50, c.MIGRATOR_UPGRADE, 1.05),
     Goal("B", 500, c.MIGRATOR_UPGRADE, 1.05),
     Goal("B", None, c.MIGRATOR_UPGRADE, 1.05, project=REAL_WORLD),

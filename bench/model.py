@@ -10,9 +10,11 @@ from typing import Literal
 Metric = Literal["seconds", "max_rss_kb", "cpu_seconds"]
 METRICS: tuple[Metric, ...] = ("seconds", "max_rss_kb", "cpu_seconds")
 Statistic = Literal["median", "max"]
-# The kinds of generated project (bench/projects.py): N uniform revisions, or a chain written as real projects are.
+# The kinds of generated project (bench/projects.py): N uniform revisions, a chain written as real projects are
+# (bench/realworld.py), or several packages each shipping its own labelled branch (bench/multibase.py).
 GENERATED = "generated"
 REAL_WORLD = "real-world"
+MULTI_BASE = "multi-base"
 
 
 @dataclass(frozen=True)

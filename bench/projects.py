@@ -1,5 +1,6 @@
 """Throwaway Alembic projects: N trivial migrations written the way `alembic revision` writes them (here),
-or a chain written the ways real projects write them (bench/realworld.py); both described by a Project."""
+a chain written the ways real projects write them (bench/realworld.py), or several packages each with its
+own labelled branch (bench/multibase.py); all described by a Project."""
 
 from __future__ import annotations
 
@@ -107,7 +108,9 @@ class Project:
     """A project on disk: its revisions (the head last), how many `tNNNN` tables they create, its ini options.
 
     ``offline``: `alembic upgrade head --sql` can render it (revisions that read data cannot be);
-    ``description``: what the report says about a project that is not the generated chain.
+    ``description``: what the report says about a project that is not the generated chain;
+    ``target``: what every contender upgrades to (`heads` for a project of several branches);
+    ``heads``: the version rows at that target, when they are not just the last revision.
     """
 
     root: Path
@@ -117,6 +120,8 @@ class Project:
     options: str = GENERATED_OPTIONS
     offline: bool = True
     description: str = ""
+    target: str = "head"
+    heads: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -127,12 +132,17 @@ class Project:
         return self.revisions[-1]
 
     @property
+    def version_rows(self) -> tuple[str, ...]:
+        """What alembic_version holds at the target, sorted: the head, or each stored head of several."""
+        return tuple(sorted(self.heads or (self.head,)))
+
+    @property
     def label(self) -> str:
         return label(self.size, self.kind)
 
     @property
     def name(self) -> str:
-        """A slug for database and log names: n50 for the generated chains, real_world_120 for the other."""
+        """A slug for database and log names: n50 for the generated chains, real_world_120 for the others."""
         return f"n{self.size}" if self.kind == GENERATED else f"{self.kind.replace('-', '_')}_{self.size}"
 
 

@@ -105,7 +105,7 @@ def _mark(met: bool) -> str:
 
 
 def _goals(cases: list[Case], scenarios: frozenset[str]) -> str:
-    lines = ["### Goals (issues 4 and 9)", "", "| scenario | N | goal | measured | met |", "|---|--:|---|--:|---|"]
+    lines = ["### Goals (issues 4, 9 and 12)", "", "| scenario | N | goal | measured | met |", "|---|--:|---|--:|---|"]
     for verdict in verdicts(cases):
         goal = verdict.goal
         measured = "—" if verdict.value is None else _measured(goal, verdict.value)

@@ -37,6 +37,7 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
             "concurrency_size": config.concurrency_size,
             "concurrent_runners": config.concurrent_runners,
             "real_world_size": config.real_world_size,
+            "multi_base_size": config.multi_base_size,
             "real_world_runners": config.real_world_runners,
             "waiters": config.waiters,
             "scenarios": "".join(sorted(config.scenarios)),

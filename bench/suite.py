@@ -14,6 +14,7 @@ from bench import apply, concurrency, noop, readiness, report, results, server, 
 from bench.config import BadSetting, BenchConfig, from_environment
 from bench.machine import describe, load_average
 from bench.model import Case, ContenderFailed
+from bench.multibase import write_multibase
 from bench.progress import note
 from bench.projects import Project, write_project
 from bench.realworld import write_realworld
@@ -54,9 +55,10 @@ def _measure(config: BenchConfig, pg: EmbeddedPostgres, root: Path) -> results.O
     projects = {size: write_project(root / f"n{size}", size) for size in sizes}
     real_world = write_realworld(root / "real-world", config.real_world_size)
     held = write_realworld(root / "real-world-held", config.real_world_size, hold_s=wakeup.HOLD_S)
+    multibase = write_multibase(root / "multi-base", config.multi_base_size)
     ws = Workspace(config, pg, root, projects, server.psql_binary())
     outcome = results.Outcome(config, describe(server.version(pg)))
-    for scenario, project, measure in _plan(ws, real_world, held, random.Random(config.seed)):
+    for scenario, project, measure in _plan(ws, real_world, held, multibase, random.Random(config.seed)):
         try:
             outcome.cases.append(measure())
         except ContenderFailed as exc:
@@ -66,12 +68,14 @@ def _measure(config: BenchConfig, pg: EmbeddedPostgres, root: Path) -> results.O
     return outcome
 
 
-def _plan(ws: Workspace, real_world: Project, held: Project, rng: random.Random) -> list[Planned]:
-    """Every case in the order they run: today's chains, then the real-world one, scenario by scenario."""
+def _plan(ws: Workspace, real_world: Project, held: Project, multibase: Project, rng: random.Random) -> list[Planned]:
+    """Every case in the order they run, scenario by scenario: today's chains, the real-world one, the multi-base
+    project (A only: a no-op at `heads`)."""
     config, projects = ws.config, ws.projects
     planned: list[Planned] = [
         *[("A", projects[n], lambda n=n: noop.measure(ws, projects[n])) for n in config.noop_sizes],
         ("A", real_world, lambda: noop.measure(ws, real_world)),
+        ("A", multibase, lambda: noop.measure(ws, multibase)),
         *[("B", projects[n], lambda n=n: apply.measure(ws, projects[n])) for n in config.apply_sizes],
         ("B", real_world, lambda: apply.measure(ws, real_world)),
         ("C", projects[config.readiness_size], lambda: readiness.measure(ws, projects[config.readiness_size], rng)),

@@ -40,12 +40,12 @@ class Workspace:
         name: str | None = None,
         pg: EmbeddedPostgres | None = None,
     ) -> Command:
-        """`migrator VERB` on `database`, run in the project's directory."""
+        """`migrator VERB` on `database` to the project's target, run in the project's directory."""
         ini, url = self.ini(project, database, pg), self.url(database, pg)
         tools, env = self.config.tools, self.config.base_env
-        return c.migrator(tools, verb, ini, url, env, self.log(log), name, cwd=project.root)
+        return c.migrator(tools, verb, ini, url, env, self.log(log), name, cwd=project.root, target=project.target)
 
     def alembic(self, project: Project, database: str, log: str, pg: EmbeddedPostgres | None = None) -> Command:
-        """Bare `alembic upgrade head` on `database`, run in the project's directory."""
-        ini = self.ini(project, database, pg)
-        return c.alembic_upgrade(self.config.tools, ini, self.config.base_env, self.log(log), cwd=project.root)
+        """Bare `alembic upgrade head` (or the project's other target) on `database`, in the project's directory."""
+        ini, tools, env = self.ini(project, database, pg), self.config.tools, self.config.base_env
+        return c.alembic_upgrade(tools, ini, env, self.log(log), cwd=project.root, target=project.target)

@@ -4,71 +4,78 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from migrator import __version__
-from migrator.core import plan, report
+from migrator.core import options, plan, report, revisions
 from migrator.core import settings as settings_mod
 from migrator.core.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
 from migrator.core.events import Emitter
+from migrator.core.output import at_target
 from migrator.core.redact import Redactor, password_of
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
 from migrator.core.signals import Stop, install
 
-_EPILOG = (
-    "exit codes:\n"
-    + "".join(f"  {int(code):>3}  {text}\n" for code, text in EXIT_CODE_HELP.items())
-    + "\nenvironment: DATABASE_URL, DATABASE_URL_FILE, ALEMBIC_CONFIG, MIGRATOR_WAIT_TIMEOUT,\n"
-    "  MIGRATOR_LOCK_TIMEOUT, MIGRATOR_LOCK_KEY, MIGRATOR_LOG_FORMAT, MIGRATOR_LOG_LEVEL,\n"
-    "  MIGRATOR_TRANSACTION_PER_MIGRATION, MIGRATOR_FAST_PATH, MIGRATOR_TARGET (flags win over the environment)\n"
-)
+
+def _epilog(command: str | None) -> str:
+    """Exit codes (core/errors.py) and the settings only the environment sets (core/options.py)."""
+
+    def item(head: str, text: str, indent: int) -> str:
+        return textwrap.fill(text, width=100, initial_indent=head, subsequent_indent=" " * indent) + "\n"
+
+    codes = "".join(item(f"  {int(code):>3}  ", text, 7) for code, text in EXIT_CODE_HELP.items())
+    env_only = [o for o in options.OPTIONS if not o.flags and (command is None or command in o.commands)]
+    lines = "".join(item("  ", f"{o.env} (default {o.default}): {o.help}", 6) for o in env_only)
+    return f"exit codes:\n{codes}\nset only in the environment (flags win over the environment):\n{lines}"
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    s = argparse.SUPPRESS
-    parser.add_argument(
-        "-c", "--config", default=s, help="path to alembic.ini (env ALEMBIC_CONFIG; default ./alembic.ini)"
-    )
-    parser.add_argument("--database-url", default=s, help="PostgreSQL URL (env DATABASE_URL or DATABASE_URL_FILE)")
-    parser.add_argument(
-        "--wait-timeout",
-        type=float,
-        default=s,
-        metavar="SECONDS",
-        help="wait this long for the database (env MIGRATOR_WAIT_TIMEOUT; default 60; 0 = one attempt)",
-    )
-    parser.add_argument(
-        "--lock-timeout",
-        type=float,
-        default=s,
-        metavar="SECONDS",
-        help="wait this long for the migration lock (env MIGRATOR_LOCK_TIMEOUT; default 600)",
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=settings_mod.LOG_FORMATS,
-        default=s,
-        help="env MIGRATOR_LOG_FORMAT; default console on a terminal, json otherwise",
-    )
-    parser.add_argument(
-        "--log-level", choices=settings_mod.LOG_LEVELS, default=s, help="env MIGRATOR_LOG_LEVEL; default info"
-    )
+def _add_options(parser: argparse.ArgumentParser, command: str | None) -> None:
+    """The options this command offers, from core/options.py; absent ones stay unset."""
+    for option in options.offered(command):
+        kwargs: dict[str, Any] = {"dest": option.name, "default": argparse.SUPPRESS, "help": option.help_text()}
+        if option.kind == "switch":
+            kwargs["action"] = "store_true"
+        elif option.kind == "revisions":
+            kwargs.update(action="append", metavar=option.metavar)
+        elif option.kind == "seconds":
+            kwargs.update(type=float, metavar=option.metavar or "SECONDS")
+        elif option.kind == "choice":
+            kwargs["choices"] = option.choices
+        else:
+            kwargs["metavar"] = option.metavar
+        parser.add_argument(*option.flags, **kwargs)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error inside a command prints that command's usage, not the top level's."""
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            command = getattr(parsed, "command", None)
+            sub = self.commands.get(command) if command else None
+            (sub or self).error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+    commands: dict[str, argparse.ArgumentParser]  # set by build_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="migrator",
         description="One-shot Alembic migration job for PostgreSQL: wait for the database, "
         "take an advisory lock, migrate, exit with a documented status.",
-        epilog=_EPILOG,
+        epilog=_epilog(None),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.commands = {}
     parser.add_argument("--version", action="version", version=f"migrator {__version__}")
-    _common(parser)
+    _add_options(parser, None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -76,83 +83,80 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=_EPILOG,
+            epilog=_epilog(name),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _common(p)
+        _add_options(p, name)
+        parser.commands[name] = p
         return p
 
-    p = add("upgrade", "upgrade to a revision (default MIGRATOR_TARGET, else head; heads, LABEL@head, +N, ids)")
-    p.add_argument("revision", nargs="?", default=None, help="the target (default: env MIGRATOR_TARGET, else head)")
-    p.add_argument(
-        "--transaction-per-migration",
-        action="store_true",
-        help="commit each migration on its own (default: all in one transaction)",
-    )
+    target_help = "the target: head, heads, LABEL@head, a revision id or +N (default: env MIGRATOR_TARGET, else head)"
+    p = add("upgrade", "upgrade the database to the target, under the migration lock")
+    p.add_argument("revision", nargs="?", default=None, help=target_help)
     p.add_argument("--dry-run", action="store_true", help="print the pending revisions and their SQL; change nothing")
-    p.add_argument(
-        "--allow-changed",
-        action="append",
-        default=None,
-        metavar="REV[,REV]",
-        help="applied revisions whose file is known to have changed (env MIGRATOR_ALLOW_CHANGED)",
-    )
-    p.add_argument(
-        "--baseline",
-        default=None,
-        metavar="REV",
-        help="stamp an unversioned database that has the app's tables at REV first (env MIGRATOR_BASELINE)",
-    )
-    _mutating(p)
-    p = add("downgrade", "downgrade to a revision (default -1; base works)")
-    p.add_argument("revision", nargs="?", default="-1")
-    _mutating(p)
+    p = add("downgrade", "downgrade to a revision, under the migration lock (at base: nothing to do, exit 0)")
+    p.add_argument("revision", nargs="?", default="-1", help="a revision id, -N or base (default -1)")
     p = add("stamp", "record a revision in the version table without running migrations")
-    p.add_argument("revision")
-    _mutating(p)
-    p = add("current", "show the database's current revision")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("revision", help="the revision to record: an id, head, heads or base")
+    p = add("current", "show the database's current revision (base when it has none)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each revision's details")
+    _format(p)
     p = add("history", "list the migrations (marks the current one when a database URL is set)")
-    p.add_argument("-r", "--rev-range", default=None, help="range like base:head or -3:current")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-r", "--rev-range", default=None, help="a range like base:head, -3:current or abc1:")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each revision's details")
     p.add_argument("--applied", action="store_true", help="print what migrator applied, reverted or stamped, when")
-    p = add("heads", "show the head revision(s) of the migration scripts")
-    p.add_argument("-v", "--verbose", action="store_true")
+    _format(p)
+    p = add("heads", "show the head revision(s) of the migration scripts (no database needed)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each revision's details")
+    _format(p)
+    p = add("status", "every revision, applied or pending: when, how long, by whom; the heads and the target")
+    _format(p)
     p = add("create", "create a new revision (autogenerated against the database unless --empty)")
-    p.add_argument("message")
+    p.add_argument("message", help='what the revision does, e.g. "add nickname to users"')
     p.add_argument("--empty", action="store_true", help="write a blank revision without comparing models")
     p = add("merge", "write a revision that merges heads (the guide's two-heads step)")
     p.add_argument("revisions", nargs="*", metavar="REV", help="the heads to merge (default: all of them)")
     p.add_argument("-m", "--message", required=True, help="the merge revision's message")
     p = add("check", "exit 0 when the database is at the target, 6 otherwise (pending revisions on stdout)")
-    p.add_argument("revision", nargs="?", default=None, help="the target (default: env MIGRATOR_TARGET, else head)")
+    p.add_argument("revision", nargs="?", default=None, help=target_help)
     p.add_argument(
         "--wait-for-head",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="poll up to SECONDS for the database to reach head (for an initContainer)",
+        help="poll up to SECONDS for the database to reach the target (for an initContainer)",
     )
+    _format(p)
     add("wait", "only wait until the database accepts connections")
-    add("verify", "run every check a deploy would, changing nothing (exit 0 all pass, 5 revisions, 7 model drift)")
+    p = add("verify", "run every check a deploy would, changing nothing (exit 0 all pass, 5 revisions, 7 drift)")
+    _format(p)
     p = add("sql", "print the SQL an upgrade or downgrade would run (offline mode), e.g. base:head or head:base")
-    p.add_argument("range", nargs="?", default="head", metavar="[FROM:]TO")
+    p.add_argument("range", nargs="?", default="head", metavar="[FROM:]TO", help="what to render (default head)")
     p = add("lint", "check migrations' SQL with squawk (default: the revisions not yet applied); exit 8 on findings")
-    p.add_argument("revisions", nargs="*", metavar="REV")
+    p.add_argument("revisions", nargs="*", metavar="REV", help="the revisions to lint")
     p.add_argument("--all", action="store_true", help="lint every revision (no database needed)")
+    _format(p)
     return parser
 
 
-def _mutating(parser: argparse.ArgumentParser) -> None:
+def _format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--report", default=None, metavar="FILE", help="write a one-line JSON summary here (env MIGRATOR_REPORT)"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help='stdout as text, or as one JSON document (fields in the README, "JSON output")',
     )
-    parser.add_argument(
-        "--backup-command",
-        default=None,
-        metavar="CMD",
-        help="run CMD after taking the lock when there is something to apply (env MIGRATOR_BACKUP_COMMAND)",
-    )
+
+
+def _joined_ranges(argv: Sequence[str]) -> list[str]:
+    """`history -r -3:current`: a range starting with '-' is the option's value, not a flag."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in ("-r", "--rev-range") and arg.startswith("-") and ":" in arg:
+            out[-1] = f"{out[-1]}={arg}" if out[-1].startswith("--") else f"-r{arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 class _PipeSafe:
@@ -187,7 +191,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, starte
     started = time.monotonic() if started is None else started
     out: TextIO = _PipeSafe(stdout if stdout is not None else sys.stdout)  # type: ignore[assignment]
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_joined_ranges(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse: usage errors are 2, --help is 0
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
     _defaults(args)
@@ -270,12 +274,12 @@ def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: R
         return False
     from migrator.core import fastpath
 
-    head = fastpath.decide(session, args.command, args.revision)
-    if head is None:
+    rows = fastpath.decide(session, args.command, args.revision)
+    if rows is None:
         return False
-    emitter = session.emitter
+    emitter, head = session.emitter, revisions.describe(rows)
     if args.command == "check":
-        stdout.write(f"at head: {head}\n")
+        at_target(stdout, args.format, args.revision, rows)
         emitter.emit("check.at_head", command="check", revision=head, target=args.revision, fast_path=True)
         return True
     record.from_revision = record.to_revision = head
@@ -294,9 +298,10 @@ def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: R
 
 
 def _defaults(args: argparse.Namespace) -> None:
-    for name in ("config", "database_url", "wait_timeout", "lock_timeout", "log_format", "log_level"):
-        if not hasattr(args, name):
-            setattr(args, name, None)
+    """Options the command does not offer (or that were not given) read as unset."""
+    for option in options.OPTIONS:
+        if not hasattr(args, option.name):
+            setattr(args, option.name, None)
 
 
 def _dispatch(args: argparse.Namespace, session: Session, stdout: TextIO, record: RunRecord) -> None:
@@ -316,21 +321,27 @@ def _dispatch(args: argparse.Namespace, session: Session, stdout: TextIO, record
     elif command == "lint":
         from migrator.tools import lint
 
-        lint.run(session, stdout, args.revisions, args.all)
+        lint.run(session, stdout, args.revisions, args.all, args.format)
     elif command == "verify":
         from migrator.tools import verify
 
-        verify.run(session, stdout)
+        verify.run(session, stdout, args.format)
     elif command == "check":
-        runner.check(session, stdout, args.revision, args.wait_for_head)
+        runner.check(session, stdout, args.revision, args.wait_for_head, args.format)
     elif command == "wait":
         runner.wait_only(session)
+    elif command in ("current", "history", "heads", "status"):
+        from migrator.engine import show
+
+        show.run(
+            session,
+            stdout,
+            command,
+            args.format,
+            **{k: getattr(args, k, None) for k in ("verbose", "rev_range", "applied")},
+        )
     else:
-        options: dict[str, Any] = {
-            k: v
-            for k, v in vars(args).items()
-            if k in ("verbose", "rev_range", "message", "empty", "applied", "revisions")
-        }
+        options: dict[str, Any] = {k: v for k, v in vars(args).items() if k in ("message", "empty", "revisions")}
         runner.read_only(session, stdout, command, **options)
 
 

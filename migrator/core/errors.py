@@ -20,21 +20,29 @@ class ExitCode(IntEnum):
     TERMINATED = 143
 
 
+# The one wording of the exit codes: `migrator --help` prints it, the README's table is checked against it.
 EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.OK: "success (also: nothing to do)",
-    ExitCode.MIGRATION_FAILED: "a migration failed; the hint says what was committed before it",
-    ExitCode.USAGE: "usage or configuration error (bad flag, no or malformed URL, "
-    "missing alembic.ini, session lock not held behind a pooler)",
-    ExitCode.DATABASE_UNAVAILABLE: "database unavailable within the wait timeout, "
-    "or a connection error that retrying cannot fix",
+    ExitCode.MIGRATION_FAILED: "a migration failed; the hint (and the report) say what was committed before it, "
+    "as read from the database afterwards",
+    ExitCode.USAGE: "usage or configuration error: unknown flag, no or malformed database URL, missing or malformed "
+    "`alembic.ini`, a revision file that does not load (named), an `env.py` that disagrees with `alembic.ini` on "
+    "the version table or drives an asyncio engine, a blank `create` message, or the session lock is not held by "
+    "our backend (a transaction-pooling PgBouncer in between)",
+    ExitCode.DATABASE_UNAVAILABLE: "database unavailable: not reachable within the wait timeout, a connection error "
+    "that retrying cannot fix (wrong password, no such database), or the connection lost (the hint says what is "
+    "committed)",
     ExitCode.LOCK_TIMEOUT: "migration lock not acquired within the lock timeout",
-    ExitCode.REVISION_STATE: "revision state error (unknown revision, several heads, unversioned non-empty database)",
-    ExitCode.NOT_AT_HEAD: "check: the database is not at head",
-    ExitCode.MODEL_DRIFT: "verify: the models differ from what the migrations build",
-    ExitCode.LINT_FAILED: "lint: a rule fired on a migration's SQL",
-    ExitCode.INTERNAL: "internal error in migrator outside any migration (a bug: run.crashed has the traceback)",
-    ExitCode.INTERRUPTED: "interrupted by SIGINT (rolled back)",
-    ExitCode.TERMINATED: "terminated by SIGTERM (rolled back)",
+    ExitCode.REVISION_STATE: "revision state error: the database names a revision the code does not know (database "
+    "ahead of the code), several heads when the target is `head`, an unknown target, a database with tables but no "
+    "version table, an applied migration edited since (`upgrade` and `check` alike)",
+    ExitCode.NOT_AT_HEAD: "`check`: the database is not at the target",
+    ExitCode.MODEL_DRIFT: "`verify`: the models or the live database differ from what the migrations build",
+    ExitCode.LINT_FAILED: "`lint`: a rule fired on a migration's SQL",
+    ExitCode.INTERNAL: "internal error in migrator outside any migration (a bug): `run.crashed` carries the "
+    "traceback; the Job fails for good",
+    ExitCode.INTERRUPTED: "interrupted by SIGINT; the running statement was cancelled and the transaction rolled back",
+    ExitCode.TERMINATED: "terminated by SIGTERM; the running statement was cancelled and the transaction rolled back",
 }
 
 

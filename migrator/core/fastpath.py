@@ -17,8 +17,8 @@ from migrator.core import lock, pg, plan, scripts, state
 from migrator.core.session import Session
 
 
-def decide(session: Session, command: str, target: str) -> str | None:
-    """The revision(s) at head when there is nothing to do; None hands over to the full stage
+def decide(session: Session, command: str, target: str) -> tuple[str, ...] | None:
+    """The version rows when there is nothing to do; None hands over to the full stage
     (the connection open when it was opened, the lock held for an upgrade with work)."""
     settings, emitter = session.settings, session.emitter
     located = scripts.locate(settings.config_path)
@@ -38,11 +38,11 @@ def decide(session: Session, command: str, target: str) -> str | None:
 
     reason = ""
 
-    def done() -> str | None:
+    def done() -> tuple[str, ...] | None:
         nonlocal reason
         outcome = plan.decide(command, target, state.read(state.cursor_query(conn), table, schema), fingerprint)
         if isinstance(outcome, plan.NothingToDo):
-            return outcome.revision
+            return outcome.rows
         reason = outcome.reason if isinstance(outcome, plan.NeedsAlembic) else type(outcome).__name__
         return None
 
@@ -62,10 +62,10 @@ def decide(session: Session, command: str, target: str) -> str | None:
         return None
 
 
-def _lock(session: Session, conn: Any, key: int, done: Any) -> str | None:
+def _lock(session: Session, conn: Any, key: int, done: Any) -> tuple[str, ...] | None:
     """Take the migration lock (waiting without a transaction); at head by then? done."""
     settings = session.settings
-    head: str | None = None
+    head: tuple[str, ...] | None = None
 
     def reached() -> bool:
         nonlocal head

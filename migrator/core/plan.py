@@ -22,8 +22,13 @@ LIGHT_TARGETS = ("head", "heads")  # what a fingerprint can answer for; anything
 
 @dataclass(frozen=True)
 class NothingToDo:
-    revision: str  # the database's revision(s), as shown to the user
+    rows: tuple[str, ...]  # the database's version rows
     reason: str = "at the target"
+
+    @property
+    def revision(self) -> str:
+        """The database's revision(s), as shown to the user."""
+        return revisions.describe(self.rows)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ def _from_fingerprint(command: str, target: str, facts: Facts, fingerprint: str 
         return NeedsAlembic("several heads: Alembic decides what head means")
     if sorted(facts.version_rows) != sorted(recorded.head_rows):
         return NeedsAlembic("the version rows differ from those recorded at head")
-    return NothingToDo(revisions.describe(facts.version_rows))
+    return NothingToDo(tuple(sorted(facts.version_rows)))
 
 
 def _from_graph(command: str, target: str, facts: Facts, graph: Graph) -> Outcome:
@@ -88,7 +93,7 @@ def _from_graph(command: str, target: str, facts: Facts, graph: Graph) -> Outcom
         if command == "downgrade":
             revisions.check_before_downgrade(facts, scripts, graph.version_table)
             if not facts.current:
-                return NothingToDo(revisions.describe(()), reason="already at base")
+                return NothingToDo((), reason="already at base")
             return Work(())
         revisions.refuse_unversioned(facts, graph.version_table)
         revisions.refuse_unknown(facts, scripts)
@@ -102,4 +107,4 @@ def _from_graph(command: str, target: str, facts: Facts, graph: Graph) -> Outcom
         return Work(pending)
     if command == "upgrade" and not facts.has_version_table:
         return Work(())  # Alembic creates the version table, even for a project without revisions
-    return NothingToDo(revisions.describe(facts.current))
+    return NothingToDo(tuple(sorted(facts.current)))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from migrator.core import urls
 from migrator.core.errors import ConfigError
+from migrator.core.options import LOG_FORMATS, LOG_LEVELS, env
+from migrator.core.phases import PHASES
 
 DEFAULT_WAIT_TIMEOUT = 60.0
 DEFAULT_LOCK_TIMEOUT = 600.0
@@ -21,8 +23,6 @@ DEFAULT_DDL_RETRIES = 5
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
 # Kubernetes reads a container's termination message from here.
 TERMINATION_LOG = Path("/dev/termination-log")
-LOG_FORMATS = ("json", "console")
-LOG_LEVELS = ("debug", "info", "warning", "error")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -48,6 +48,7 @@ class Settings:
     statement_timeout: float | None = None
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL  # migration.running every so often; 0 turns it off
     target: str = "head"  # what `upgrade` and `check` aim at when no revision is given
+    phase: str = "all"  # all | expand | contract (core/phases.py)
     # What the backup command inherits (it runs with our environment, secrets included: never shown).
     backup_environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -55,30 +56,31 @@ class Settings:
 def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: bool) -> Settings:
     """Resolve every setting; raises ConfigError naming the bad input."""
     default_format = "console" if stderr_is_tty else "json"
-    log_format = _choice(args.log_format, environ, "MIGRATOR_LOG_FORMAT", LOG_FORMATS, default_format)
+    log_format = _choice(args.log_format, environ, env("log_format"), LOG_FORMATS, default_format)
     return Settings(
-        config_path=Path(_pick(args.config, environ, "ALEMBIC_CONFIG") or "alembic.ini"),
+        config_path=Path(_pick(args.config_path, environ, env("config_path")) or "alembic.ini"),
         database_url=_database_url(args.database_url, environ),
-        wait_timeout=_seconds(args.wait_timeout, environ, "MIGRATOR_WAIT_TIMEOUT", DEFAULT_WAIT_TIMEOUT),
-        lock_timeout=_seconds(args.lock_timeout, environ, "MIGRATOR_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT),
-        lock_key=_lock_key(environ.get("MIGRATOR_LOCK_KEY")),
+        wait_timeout=_seconds(args.wait_timeout, environ, env("wait_timeout"), DEFAULT_WAIT_TIMEOUT),
+        lock_timeout=_seconds(args.lock_timeout, environ, env("lock_timeout"), DEFAULT_LOCK_TIMEOUT),
+        lock_key=_lock_key(environ.get(env("lock_key"))),
         log_format=log_format,
-        log_level=_choice(args.log_level, environ, "MIGRATOR_LOG_LEVEL", LOG_LEVELS, "info"),
+        log_level=_choice(args.log_level, environ, env("log_level"), LOG_LEVELS, "info"),
         # https://no-color.org: any non-empty NO_COLOR turns colors off.
         log_color=log_format == "console" and stderr_is_tty and not environ.get("NO_COLOR"),
         transaction_per_migration=bool(getattr(args, "transaction_per_migration", False))
-        or _flag(environ, "MIGRATOR_TRANSACTION_PER_MIGRATION"),
-        fast_path=_flag(environ, "MIGRATOR_FAST_PATH", default=True),
-        allow_changed=_revision_list(getattr(args, "allow_changed", None), environ.get("MIGRATOR_ALLOW_CHANGED")),
-        baseline=_pick(getattr(args, "baseline", None), environ, "MIGRATOR_BASELINE"),
-        report_path=_report_path(getattr(args, "report", None), environ),
-        backup_command=_pick(getattr(args, "backup_command", None), environ, "MIGRATOR_BACKUP_COMMAND"),
+        or _flag(environ, env("transaction_per_migration")),
+        fast_path=_flag(environ, env("fast_path"), default=True),
+        allow_changed=_revision_list(getattr(args, "allow_changed", None), environ.get(env("allow_changed"))),
+        baseline=_pick(getattr(args, "baseline", None), environ, env("baseline")),
+        report_path=_report_path(getattr(args, "report_path", None), environ),
+        backup_command=_pick(getattr(args, "backup_command", None), environ, env("backup_command")),
         backup_environment=dict(environ),
-        ddl_lock_timeout=_seconds(None, environ, "MIGRATOR_DDL_LOCK_TIMEOUT", DEFAULT_DDL_LOCK_TIMEOUT),
-        ddl_retries=_count(environ, "MIGRATOR_DDL_RETRIES", DEFAULT_DDL_RETRIES),
-        statement_timeout=_optional_seconds(environ, "MIGRATOR_STATEMENT_TIMEOUT"),
-        heartbeat_interval=_seconds(None, environ, "MIGRATOR_HEARTBEAT_INTERVAL", DEFAULT_HEARTBEAT_INTERVAL),
-        target=_target(environ.get("MIGRATOR_TARGET")),
+        ddl_lock_timeout=_seconds(None, environ, env("ddl_lock_timeout"), DEFAULT_DDL_LOCK_TIMEOUT),
+        ddl_retries=_count(environ, env("ddl_retries"), DEFAULT_DDL_RETRIES),
+        statement_timeout=_optional_seconds(environ, env("statement_timeout")),
+        heartbeat_interval=_seconds(None, environ, env("heartbeat_interval"), DEFAULT_HEARTBEAT_INTERVAL),
+        target=_target(environ.get(env("target"))),
+        phase=_choice(getattr(args, "phase", None), environ, env("phase"), PHASES, "all"),
     )
 
 
@@ -130,7 +132,7 @@ def _database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
 
 
 def _read_database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
-    url = _pick(flag, environ, "DATABASE_URL")
+    url = _pick(flag, environ, env("database_url"))
     if url is not None:
         return url.strip()
     path = environ.get("DATABASE_URL_FILE")
@@ -172,7 +174,7 @@ def _revision_list(flags: list[str] | None, env: str | None) -> tuple[str, ...]:
 
 
 def _report_path(flag: str | None, environ: Mapping[str, str]) -> Path | None:
-    chosen = _pick(flag, environ, "MIGRATOR_REPORT")
+    chosen = _pick(flag, environ, env("report_path"))
     if chosen:
         return Path(chosen)
     return TERMINATION_LOG if TERMINATION_LOG.exists() else None

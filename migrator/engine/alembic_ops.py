@@ -15,8 +15,10 @@ executed once per run.
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import inspect
 import logging.config
+import shutil
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -291,9 +293,33 @@ def check(cfg: Config) -> None:
 
 def create(cfg: Config, message: str, autogenerate: bool) -> list[str]:
     """Write a new revision file; returns the paths written."""
+    _without_missing_hooks(cfg)
     written = command.revision(cfg, message=message, autogenerate=autogenerate)
     scripts = written if isinstance(written, list) else [written]
     return [s.path for s in scripts if s is not None]
+
+
+_HOOKS = "post_write_hooks"
+
+
+def _without_missing_hooks(cfg: Config) -> None:
+    """A post-write hook whose tool is not installed here (the image has no ruff) is skipped with a
+    warning, instead of failing after the revision is written."""
+    if not cfg.file_config.has_section(_HOOKS):
+        return
+    names = [n.strip() for n in (cfg.get_section_option(_HOOKS, "hooks") or "").split(",") if n.strip()]
+    kept = []
+    for name in names:
+        kind = cfg.get_section_option(_HOOKS, f"{name}.type") or ""
+        tool = cfg.get_section_option(_HOOKS, f"{name}.module" if kind == "module" else f"{name}.executable") or ""
+        if kind == "module" and tool and importlib.util.find_spec(tool) is None:
+            logs.get().warning("revision.hook_skipped", hook=name, reason=f"module {tool} is not installed here")
+        elif kind == "exec" and tool and shutil.which(tool) is None:
+            logs.get().warning("revision.hook_skipped", hook=name, reason=f"{tool} is not on PATH")
+        else:
+            kept.append(name)
+    if kept != names:
+        cfg.set_section_option(_HOOKS, "hooks", ", ".join(kept))
 
 
 def merge(cfg: Config, revisions: list[str], message: str) -> list[str]:

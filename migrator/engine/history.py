@@ -7,7 +7,6 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
 
 from sqlalchemy import column, insert, table, text
 from sqlalchemy.engine import Connection
@@ -101,26 +100,44 @@ def applied_checksums(conn: Connection, schema: str | None) -> dict[str, str]:
     return checksums.recorded((r.revision, r.direction, r.checksum) for r in rows)
 
 
-def print_applied(conn: Connection, schema: str | None, stdout: TextIO) -> None:
-    """`migrator history --applied`: oldest first, one tab-separated line per entry."""
+@dataclass(frozen=True)
+class Entry:
+    """One row of migrator_history as shown to users."""
+
+    started_at: datetime | None
+    direction: str
+    revision: str
+    duration_ms: int | None
+    success: bool
+    checksum: str | None
+    run_id: str
+    db_user: str
+    host: str
+    migrator_version: str
+
+
+_ENTRY_COLUMNS = (
+    "started_at, direction, revision, duration_ms, success, checksum, run_id, db_user, host, migrator_version"
+)
+# What leaves a revision applied (a downgrade or a failure does not).
+APPLYING = ("upgrade", "stamp", "baseline", "preexisting", "accepted")
+
+
+def entries(conn: Connection, schema: str | None) -> list[Entry]:
+    """Every entry, oldest first ([] without the table)."""
     if not exists(conn, schema):
-        stdout.write("no migrator_history table: nothing was applied by migrator yet\n")
-        return
-    rows = conn.execute(
-        text(
-            f"select started_at, direction, revision, duration_ms, success, checksum, run_id, db_user, host, "
-            f"migrator_version from {_name(schema)} order by id"
-        )
-    ).all()
-    stdout.write("started_at\tdirection\trevision\tduration_ms\tsuccess\tchecksum\trun_id\tdb_user\thost\tversion\n")
-    for r in rows:
-        started = r.started_at.isoformat() if r.started_at else "-"
-        digest = r.checksum[:12] if r.checksum else "-"
-        duration = "-" if r.duration_ms is None else str(r.duration_ms)
-        stdout.write(
-            f"{started}\t{r.direction}\t{r.revision}\t{duration}\t{'ok' if r.success else 'FAILED'}\t{digest}\t"
-            f"{r.run_id}\t{r.db_user}\t{r.host}\t{r.migrator_version}\n"
-        )
+        return []
+    rows = conn.execute(text(f"select {_ENTRY_COLUMNS} from {_name(schema)} order by id")).all()
+    return [Entry(*row) for row in rows]
+
+
+def latest_applying(all_entries: list[Entry]) -> dict[str, Entry]:
+    """Per revision, the latest successful entry that applied, stamped or adopted it."""
+    latest: dict[str, Entry] = {}
+    for entry in all_entries:
+        if entry.success and entry.direction in APPLYING and entry.direction != "accepted":
+            latest[entry.revision] = entry
+    return latest
 
 
 def committed_in_run(conn: Connection, schema: str | None, run_id: str) -> list[str]:

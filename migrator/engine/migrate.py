@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.core import checksums, lock, plan, revisions, state, urls
+from migrator.core import checksums, lock, output, phases, plan, revisions, state, urls
 from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
@@ -87,6 +87,9 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
             raise outcome.error
         if action == "upgrade":
             _refuse_changed(conn, project, settings.allow_changed, record, files, log)
+        targets = [target]
+        if action == "upgrade" and settings.phase == "expand":
+            outcome, targets = _expand_only(project, outcome, target, before, log)
         after = before
         progress.expect(_steps(project, action, target, before, outcome))
         if isinstance(outcome, plan.NothingToDo):
@@ -96,7 +99,7 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
                 env = backup.environment(conn.engine.url, settings.backup_environment, record.from_revision, target)
                 backup.run(settings.backup_command, env, stop)
             try:
-                _run_with_retries(project, conn, settings, action, target, progress, writer, before, record)
+                _run_with_retries(project, conn, settings, action, targets, progress, writer, before, record)
             finally:
                 after = _state_after(conn, project, before)
                 record.to_revision = revisions.describe(after.current)
@@ -116,6 +119,22 @@ def _steps(project: Project, action: str, target: str, before: state.Facts, outc
         return len(reverted)
     logs.get().debug("migration.total_unknown", reason=reverted.message)  # Alembic reports it when it runs
     return None
+
+
+def _expand_only(
+    project: Project, outcome: plan.Outcome, target: str, before: state.Facts, log: Any
+) -> tuple[plan.Outcome, list[str]]:
+    """--phase expand: the pending revisions before the first contract step, as upgrade targets."""
+    if not isinstance(outcome, plan.Work) or not outcome.pending:
+        return outcome, [target]
+    steps = project.steps(outcome.pending)
+    expandable, held = phases.split(steps)
+    if held:
+        log.info("phase.held_back", phase="expand", revisions=held, hint="they run with `upgrade --phase contract`")
+    if not expandable:
+        return plan.NothingToDo(tuple(sorted(before.current)), reason="only contract steps are pending"), [target]
+    ran = set(expandable)  # the work is what runs now: migration.started counts of these
+    return plan.Work(tuple(p for p in outcome.pending if p[0] in ran)), phases.targets(steps, expandable)
 
 
 def _state_after(conn: Connection, project: Project, before: state.Facts) -> state.Facts:
@@ -279,7 +298,7 @@ def _run_with_retries(
     conn: Connection,
     settings: Settings,
     action: str,
-    target: str,
+    targets: list[str],
     progress: Progress,
     writer: _HistoryWriter,
     before: state.Facts,
@@ -308,7 +327,7 @@ def _run_with_retries(
                         project,
                         conn,
                         action,
-                        target,
+                        targets,
                         settings.transaction_per_migration,
                         progress,
                         writer,
@@ -387,7 +406,7 @@ def _run(
     project: Project,
     conn: Connection,
     action: str,
-    target: str,
+    targets: list[str],
     per_migration: bool,
     progress: Progress,
     writer: _HistoryWriter,
@@ -410,7 +429,8 @@ def _run(
             alembic_ops.driving(project.cfg, project.script, hooks),
             alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
         ):
-            VERBS[action](project.cfg, target)
+            for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
+                VERBS[action](project.cfg, target)
             progress.finish()
     finally:
         watch.detach()
@@ -449,7 +469,7 @@ def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied:
     )
 
 
-def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | None) -> None:
+def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | None, fmt: str = "text") -> None:
     """Raise NotAtHead unless the database is at the target; refuse (5) what `upgrade` would refuse."""
     settings, stop = session.settings, session.stop
     log = logs.get().bind(command="check")
@@ -463,15 +483,17 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
             outcome = project.decide("check", target, facts, scripts)
             if isinstance(outcome, plan.Refuse):
                 raise outcome.error
-            if isinstance(outcome, plan.NothingToDo):
-                project.changed_since_applied(conn, settings.allow_changed)
-                stdout.write(f"at head: {outcome.revision}\n")
-                log.info("check.at_head", revision=outcome.revision, target=target)
-                return
             todo = outcome.pending if isinstance(outcome, plan.Work) else ()
+            contract = _contract_only(project, todo) if settings.phase == "expand" else None
+            if isinstance(outcome, plan.NothingToDo) or contract is not None:
+                project.changed_since_applied(conn, settings.allow_changed)
+                rows = tuple(sorted(facts.current))
+                output.at_target(stdout, fmt, target, rows, contract or ())
+                held = [rev for rev, _ in contract or ()]
+                log.info("check.at_head", revision=revisions.describe(rows), target=target, contract_pending=held)
+                return
             if time.monotonic() >= deadline:
-                for revision, message in todo:
-                    stdout.write(f"pending: {revision} {message}\n")
+                output.not_at_target(stdout, fmt, target, facts.current, todo)
                 raise NotAtHead(
                     f"the database is at {revisions.describe(facts.current)}, not at {target} "
                     f"{revisions.describe(scripts.heads)}: {len(todo)} migration(s) pending",
@@ -484,42 +506,32 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
                 stop.raise_if_stopped()
 
 
+def _contract_only(project: Project, pending: Sequence[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The pending steps when every one is held back for the contract phase; None otherwise."""
+    if not pending:
+        return None
+    expandable, held = phases.split(project.steps(pending))
+    return None if expandable else [(rev, message) for rev, message in pending if rev in held]
+
+
 def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> None:
-    """``current`` / ``history`` / ``heads`` / ``create``: Alembic's own output on stdout."""
+    """``create`` and ``merge``: write a revision file."""
     settings = session.settings
-    needs_db = action in ("current", "create") and not (action == "create" and options.get("empty"))
-    needs_db = needs_db or bool(options.get("applied"))
+    needs_db = action == "create" and not options.get("empty")
     project = Project.load(settings, stdout, with_url=needs_db or settings.database_url is not None)
-    verbose, rev_range = options.get("verbose", False), options.get("rev_range")
     with alembic_ops.translated_revision_errors(project.script):
-        if action == "history" and options.get("applied"):
-            with db.connection(session) as conn:
-                history.print_applied(conn, project.version_schema, stdout)
-                conn.rollback()
-        elif action == "heads":
-            alembic_ops.heads(project.cfg, verbose)
-        elif action == "merge":
+        if action == "merge":
             _created(alembic_ops.merge(project.cfg, options["revisions"], options["message"]))
-        elif action == "history" and settings.database_url is None:
-            alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=False)
-        elif action == "create" and not options["message"].strip():
+        elif not options["message"].strip():
             raise ConfigError(
                 "a revision needs a message (it names the file and heads its docstring)",
                 hint='migrator create "add nickname to users"',
             )
-        elif action == "create" and options.get("empty"):
+        elif options.get("empty"):
             _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
         else:
-            with db.connection(session) as conn, alembic_ops.driving(project.cfg, project.script, project.hooks(conn)):
-                if action == "current" and not project.read_state(conn).current:
-                    alembic_ops.script_state(project.script)  # a revision file that does not load is still reported
-                    stdout.write("base\n")  # Alembic prints nothing for an empty database
-                elif action == "current":
-                    alembic_ops.current(project.cfg, verbose)
-                elif action == "history":
-                    alembic_ops.history(project.cfg, rev_range, verbose, indicate_current=True)
-                else:
-                    _autogenerate(project, conn, options["message"])
+            with db.connection(session) as conn:
+                _autogenerate(project, conn, options["message"])
                 conn.rollback()
 
 

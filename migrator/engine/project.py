@@ -12,8 +12,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from migrator.core import checksums, plan, revisions, scripts, state
-from migrator.core.errors import MigratorError, RevisionStateError
+from migrator.core import checksums, phases, plan, revisions, scripts, state
+from migrator.core.errors import ConfigError, MigratorError, RevisionStateError
 from migrator.core.settings import Settings
 from migrator.engine import alembic_ops, db, history
 
@@ -99,3 +99,21 @@ class Project:
                 f"known to be harmless, pass --allow-changed {refused[0][0]} (env MIGRATOR_ALLOW_CHANGED)",
             )
         return [rev for rev, _, _ in changed]
+
+    def phase(self, revision: str) -> str:
+        """What a revision declares (``phase = "contract"``), checked."""
+        script = self.script.get_revision(revision)
+        try:
+            return phases.declared(getattr(script.module, "phase", None) if script is not None else None)
+        except ValueError as exc:
+            path = script.path if script is not None else revision
+            raise ConfigError(f"{path}: {exc}", hint=f"fix the phase in {path}") from None
+
+    def steps(self, pending: Sequence[tuple[str, str]]) -> list[phases.Step]:
+        """The pending revisions with their phase and parents (down revisions and dependencies)."""
+        found = []
+        for rev, _ in pending:
+            script = self.script.get_revision(rev)
+            parents = tuple(getattr(script, "_all_down_revisions", ()) or ()) if script is not None else ()
+            found.append(phases.Step(rev, self.phase(rev), parents))
+        return found

@@ -7,7 +7,9 @@ Which rules are off: see lintconfig.
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from migrator.engine.project import Project
 from migrator.tools import lintconfig, review, sqltext, squawk
 
 UNRENDERABLE = "not-renderable-offline"
+PHASE_RULE = "breaking-change-in-expand-step"  # migrator's own rule (core/phases.py)
 EXCEPTION_HINT = (
     "make the migration safe, or turn the rule off: for every revision in pyproject.toml "
     "([tool.migrator.lint] exclude), for one revision with a comment in its file "
@@ -44,7 +47,7 @@ class Finding:
     help: str | None
 
 
-def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool) -> None:
+def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool, fmt: str = "text") -> None:
     settings, stop = session.settings, session.stop
     if revisions and all_:
         raise ConfigError("give revision ids or --all, not both")
@@ -64,9 +67,17 @@ def run(session: Session, stdout: TextIO, revisions: list[str], all_: bool) -> N
                 continue
             findings.append(_unrenderable(script, exc))
             log.warning("lint.finding", revision=script.revision, rule=UNRENDERABLE, error=exc.message)
-    for finding in findings:
-        stdout.write(format_finding(finding) + "\n")
-    stdout.write(summary(targets, findings, all_ or bool(revisions)) + "\n")
+    if fmt == "json":
+        document = {
+            "revisions": [s.revision for s in targets],
+            "findings": [dataclasses.asdict(f) for f in findings],
+            "summary": summary(targets, findings, all_ or bool(revisions)),
+        }
+        stdout.write(json.dumps(document) + "\n")
+    else:
+        for finding in findings:
+            stdout.write(format_finding(finding) + "\n")
+        stdout.write(summary(targets, findings, all_ or bool(revisions)) + "\n")
     log.info("lint.finished", revisions=[s.revision for s in targets], findings=len(findings))
     if findings:
         failed = sorted({f.revision for f in findings})
@@ -159,6 +170,8 @@ def _lint_one(project: Project, script: Script, binary: str, config: lintconfig.
         if sqltext.is_version_table_statement(statement, project.version_table, project.version_schema):
             continue  # Alembic's own bookkeeping, not the migration's SQL
         found.append(_finding(script, violation, statement, sql))
+    if PHASE_RULE not in ignored and project.phase(script.revision) == "expand":
+        found += _breaking_in_expand(script, sql)
     for finding in found:
         log.warning(
             "lint.finding",
@@ -214,6 +227,28 @@ def _source(script: Script) -> str:
         return Path(script.path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):  # a sourceless (.pyc) revision carries no exceptions
         return ""
+
+
+def _breaking_in_expand(script: Script, sql: str) -> list[Finding]:
+    """An expand step runs before the rollout, while the old code still serves: it must not take
+    away what that code uses."""
+    lines = sql.split("\n")
+    return [
+        Finding(
+            revision=script.revision,
+            message=(script.doc or "").strip(),
+            rule=PHASE_RULE,
+            level="error",
+            line=line + 1,
+            statement=statement,
+            line_text=lines[line],
+            problem=f"this expand step {what}: the old code, still serving during the rollout, can break on it",
+            help='move it into a contract step: a revision of its own with `phase = "contract"`, applied by '
+            "`migrator upgrade --phase contract` after the rollout",
+        )
+        for line, statement in sqltext.statements(sql)
+        if (what := sqltext.breaking_change(statement)) is not None
+    ]
 
 
 def _finding(script: Script, violation: squawk.Violation, statement: str, sql: str) -> Finding:

@@ -62,3 +62,33 @@ def is_version_table_statement(statement: str, table: str, schema: str | None) -
 def _ends_statement(line: str) -> bool:
     stripped = line.rstrip()
     return stripped.endswith(";") and not stripped.lstrip().startswith("--")
+
+
+_BREAKING = (
+    (re.compile(r"^ALTER TABLE .* DROP COLUMN ", re.IGNORECASE), "drops a column"),
+    (re.compile(r"^DROP TABLE ", re.IGNORECASE), "drops a table"),
+    (re.compile(r"^ALTER TABLE .* RENAME (COLUMN )?\S+ TO ", re.IGNORECASE), "renames a column"),
+    (re.compile(r"^ALTER TABLE \S+ RENAME TO ", re.IGNORECASE), "renames a table"),
+    (re.compile(r"^ALTER TABLE .* ALTER COLUMN \S+ (SET DATA )?TYPE ", re.IGNORECASE), "changes a column's type"),
+)
+
+
+def statements(sql: str) -> list[tuple[int, str]]:
+    """(first line, 0-based; the statement on one line) for each statement, comments dropped."""
+    found: list[tuple[int, str]] = []
+    start: int | None = None
+    for index, line in enumerate(sql.split("\n")):
+        if start is None and line.strip() and not line.lstrip().startswith("--"):
+            start = index
+        if start is not None and _ends_statement(line):
+            found.append((start, statement_at(sql, index)))
+            start = None
+    return found
+
+
+def breaking_change(statement: str) -> str | None:
+    """What a statement does that the code still running during a rollout would trip over, if anything."""
+    for pattern, what in _BREAKING:
+        if pattern.match(statement):
+            return what
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +19,14 @@ from sqlalchemy.pool import NullPool
 from migrator.core import checksums, revisions
 from migrator.core.errors import ModelDrift, RevisionStateError
 from migrator.core.session import Session
-from migrator.core.state import Facts
+from migrator.core.state import OWN_TABLES, Facts
 from migrator.engine import alembic_ops, db, history, logs
 from migrator.engine.project import Project
+from migrator.tools import pgschema, schemadiff
+from migrator.tools.schemadiff import Snapshot
+
+LIVE_CHECK = "live database matches its migrations"
+MODELS_CHECK = "models match the migrations"
 
 
 @dataclass(frozen=True)
@@ -28,10 +34,10 @@ class Result:
     name: str
     passed: bool
     detail: str
-    drift: bool = False  # a model problem (7) rather than a revision problem (5)
+    drift: bool = False  # a schema problem, the live database's or the models' (7), not a revision problem (5)
 
 
-def run(session: Session, stdout: TextIO) -> None:
+def run(session: Session, stdout: TextIO, fmt: str = "text") -> None:
     """Print PASS/FAIL per check; raise RevisionStateError (5) or ModelDrift (7) if any failed."""
     settings = session.settings
     project = Project.load(settings, stdout)
@@ -50,8 +56,8 @@ def run(session: Session, stdout: TextIO) -> None:
         )
         results.append(_checksums(conn, project, settings.allow_changed))
         conn.rollback()
-        results.append(_models(conn, project, state, scripts))
-    _conclude(results, stdout)
+        results += _schemas(conn, project, state, scripts)
+    _conclude(results, stdout, fmt)
 
 
 def _checksums(conn: Connection, project: Project, allowed: tuple[str, ...]) -> Result:
@@ -65,34 +71,83 @@ def _checksums(conn: Connection, project: Project, allowed: tuple[str, ...]) -> 
     return Result("no applied migration changed", True, f"{len(recorded)} recorded checksum(s) match")
 
 
-def _models(conn: Connection, project: Project, state: Facts, scripts: revisions.ScriptState) -> Result:
-    """Build the migrations' schema in a scratch database and compare the models with it."""
-    name = "models match the migrations"
-    if len(scripts.heads) != 1:
-        return Result(name, False, "not compared: several heads", drift=True)
+def _schemas(conn: Connection, project: Project, state: Facts, scripts: revisions.ScriptState) -> list[Result]:
+    """Both schema checks on one scratch database: built to the live database's own revisions and
+    compared with it, then upgraded on to heads and compared with the models."""
+    live = _not_comparable(state, scripts, project.version_table) or pgschema.read(conn, _ignored(project))
+    results = [live] if isinstance(live, Result) else []
     try:
         with _scratch_database(conn.engine) as scratch, scratch.connect() as target:
-            built = _build(project, target)
-            if built is not None:
-                return Result(name, False, f"the migrations do not build on an empty database: {built}")
-            return _compare(project, target, name, "a scratch database")
+            if isinstance(live, Snapshot):
+                results.append(_live(project, target, state.current, live))
+            return [*results, _models(project, target, scripts)]
     except DBAPIError as exc:
-        if project.at_every_head(state):
-            return _compare(project, conn, name, f"this database (no scratch database: {db.error_text(exc)})")
-        return Result(
-            name,
-            False,
-            f"cannot build a scratch database: {db.error_text(exc)}; grant CREATEDB "
-            "or run verify against a database at head",
-            drift=True,
-        )
+        if not results:
+            reason = f"not compared: cannot build a scratch database: {db.error_text(exc)}; grant CREATEDB"
+            results.append(Result(LIVE_CHECK, False, reason, drift=True))
+        return [*results, _models_without_scratch(conn, project, state, exc)]
 
 
-def _build(project: Project, target: Connection) -> str | None:
-    """Upgrade the scratch database to heads (Alembic owns the transactions); the error, if any."""
+def _not_comparable(state: Facts, scripts: revisions.ScriptState, version_table: str) -> Result | None:
+    """The live check's result when there is no revision to build, or one this code lacks."""
+    if not state.has_version_table:
+        return Result(LIVE_CHECK, True, f"not compared: no {version_table} table, no migration applied")
+    if not state.current:
+        return Result(LIVE_CHECK, True, "not compared: the database is at base, no migration applied")
+    unknown = revisions.unknown(state, scripts)
+    if unknown:
+        return Result(LIVE_CHECK, False, f"not compared: unknown revision(s) {', '.join(unknown)}")
+    return None
+
+
+def _live(project: Project, target: Connection, current: tuple[str, ...], live: Snapshot) -> Result:
+    """Build the live database's own revisions (not heads) in the scratch database and compare."""
+    at = revisions.describe(current)
+    failed = _build(project, target, current)
+    if failed is not None:
+        return Result(LIVE_CHECK, False, f"the migrations up to {at} do not build on an empty database: {failed}")
+    found = schemadiff.differences(live, pgschema.read(target, _ignored(project)))
+    if found:
+        detail = f"{len(found)} difference(s) against {at} built in a scratch database: {'; '.join(found)}"
+        return Result(LIVE_CHECK, False, detail, drift=True)
+    return Result(LIVE_CHECK, True, f"no difference against {at} built in a scratch database")
+
+
+def _ignored(project: Project) -> frozenset[str]:
+    """migrator's own tables and the version table: bookkeeping, not the application's schema."""
+    return OWN_TABLES | {project.version_table}
+
+
+def _models(project: Project, target: Connection, scripts: revisions.ScriptState) -> Result:
+    """Upgrade the scratch database on to heads and compare the models with it."""
+    if len(scripts.heads) != 1:
+        return Result(MODELS_CHECK, False, "not compared: several heads", drift=True)
+    built = _build(project, target, ("heads",))
+    if built is not None:
+        return Result(MODELS_CHECK, False, f"the migrations do not build on an empty database: {built}")
+    return _compare(project, target, MODELS_CHECK, "a scratch database")
+
+
+def _models_without_scratch(conn: Connection, project: Project, state: Facts, exc: DBAPIError) -> Result:
+    """No scratch database (no CREATEDB): the models against this database, when it is at head."""
+    if project.at_every_head(state):
+        return _compare(project, conn, MODELS_CHECK, f"this database (no scratch database: {db.error_text(exc)})")
+    return Result(
+        MODELS_CHECK,
+        False,
+        f"cannot build a scratch database: {db.error_text(exc)}; grant CREATEDB "
+        "or run verify against a database at head",
+        drift=True,
+    )
+
+
+def _build(project: Project, target: Connection, to: tuple[str, ...]) -> str | None:
+    """Upgrade the scratch database to each revision in ``to`` in turn (the version rows of a database
+    on several branches, or heads; Alembic owns the transactions); the error, if any."""
     try:
         with alembic_ops.driving(project.cfg, project.script, project.hooks(target)):
-            alembic_ops.upgrade(project.cfg, "heads")
+            for revision in to:
+                alembic_ops.upgrade(project.cfg, revision)
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise
@@ -140,10 +195,14 @@ def _scratch_database(engine: Engine) -> Iterator[Engine]:
         admin.dispose()
 
 
-def _conclude(results: list[Result], stdout: TextIO) -> None:
+def _conclude(results: list[Result], stdout: TextIO, fmt: str) -> None:
     log = logs.get()
+    if fmt == "json":
+        checks = [{"check": r.name, "passed": r.passed, "detail": r.detail} for r in results]
+        stdout.write(json.dumps({"passed": all(r.passed for r in results), "checks": checks}) + "\n")
     for result in results:
-        stdout.write(f"{'PASS' if result.passed else 'FAIL'}  {result.name}: {result.detail}\n")
+        if fmt == "text":
+            stdout.write(f"{'PASS' if result.passed else 'FAIL'}  {result.name}: {result.detail}\n")
         log.info("verify.check", check=result.name, passed=result.passed, detail=result.detail)
     failed = [r for r in results if not r.passed]
     if any(not r.drift for r in failed):
@@ -151,7 +210,15 @@ def _conclude(results: list[Result], stdout: TextIO) -> None:
             "verify failed: " + "; ".join(r.name for r in failed), hint="see the FAIL lines on stdout"
         )
     if failed:
-        raise ModelDrift(
-            "verify failed: the models differ from what the migrations build",
-            hint='create a revision for the change: `migrator create "message"`',
-        )
+        raise ModelDrift("verify failed: " + "; ".join(r.name for r in failed), hint=_drift_hint(failed))
+
+
+_DRIFT_HINTS = {
+    LIVE_CHECK: "the database was changed outside the migrations: undo that change, "
+    'or write a revision that makes it (`migrator create "message"`)',
+    MODELS_CHECK: 'create a revision for the change: `migrator create "message"`',
+}
+
+
+def _drift_hint(failed: list[Result]) -> str:
+    return "; ".join(dict.fromkeys(_DRIFT_HINTS.get(r.name, "see the FAIL lines on stdout") for r in failed))

@@ -29,9 +29,9 @@ def test_runs_as_a_fixed_non_root_uid_without_build_tools(image: Image) -> None:
 
 def test_help_lists_every_exit_code(image: Image) -> None:
     """`docker run IMAGE --help` prints the exit-code table of the stable contract."""
-    out = docker("run", "--rm", image.tag, "--help").stdout
+    out = " ".join(docker("run", "--rm", image.tag, "--help").stdout.split())  # help wraps long lines
     for code, text in EXIT_CODE_HELP.items():
-        assert f"{int(code):>3}  {text}" in out
+        assert f"{int(code)} {' '.join(text.split())}" in out
 
 
 def test_loads_migrations_read_only_under_any_uid(image: Image) -> None:

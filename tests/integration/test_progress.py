@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO, Result, assert_no_secret, clean_env, parse_events, run, wait_until
+from tests.integration.test_phases import CHAIN as PHASED
+from tests.integration.test_phases import contract
 from tests.support.background import Background
 from tests.support.dbutil import execute
 from tests.support.projects import Revision, recorded_chain, write_project
@@ -67,6 +69,17 @@ def test_each_started_migration_says_its_position_of_the_steps_alembic_runs(
     assert started(to_base) == [("r001", "downgrade", 1, 2), ("r000", "downgrade", 2, 2)]
     partial = run(["upgrade", "r001"], url, cwd=tmp_path, MIGRATOR_TRANSACTION_PER_MIGRATION="1")
     assert started(partial) == [("r000", "upgrade", 1, 2), ("r001", "upgrade", 2, 2)]
+
+
+def test_each_phase_counts_only_the_steps_it_runs(server: Server, database: str, tmp_path: Path) -> None:
+    """--phase expand runs p1, p2 of a chain whose p3 is a contract step: 1..2 of 2; contract then p3, p4: 1..2 of 2."""
+    write_project(tmp_path, PHASED)
+    contract(tmp_path, "p3")
+    url = server.url_for(database)
+    expand = run(["upgrade", "--phase", "expand"], url, cwd=tmp_path)
+    assert started(expand) == [("p1", "upgrade", 1, 2), ("p2", "upgrade", 2, 2)], expand.stderr
+    rest = run(["upgrade", "--phase", "contract"], url, cwd=tmp_path)
+    assert started(rest) == [("p3", "upgrade", 1, 2), ("p4", "upgrade", 2, 2)], rest.stderr
 
 
 def test_a_long_migration_logs_a_heartbeat_with_what_its_backend_waits_on(

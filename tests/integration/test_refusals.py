@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from src.database import Base
-from tests.conftest import MIGRATOR, clean_env, parse_events, run, start
+from tests.conftest import MIGRATOR, REPO, clean_env, parse_events, run, start
 from tests.support.dbutil import copy_app, execute
 from tests.support.dbutil import tables as public_tables
 from tests.support.projects import Revision, write_project
@@ -148,12 +150,30 @@ def test_create_writes_revisions(server: Server, database: str, tmp_path: Path) 
         models.read_text() + "\n\nclass Note(Base):\n    __tablename__ = 'notes'\n"
         "    id: Mapped[int] = mapped_column(primary_key=True)\n"
     )
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")  # the project's ruff settings
     changed = run(["create", "add notes"], url, cwd=tmp_path)
     assert changed.returncode == 0, changed.stderr
     assert changed.event("revision.change_detected")["change"] == "add_table notes"
-    assert "op.create_table('notes'" in Path(changed.event("revision.created")["path"]).read_text()
+    path = Path(changed.event("revision.created")["path"])
+    assert 'op.create_table("notes"' in path.read_text()  # double quotes: ruff-formatted by the post-write hooks
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for check in (["check"], ["format", "--check"]):
+        linted = subprocess.run([ruff, *check, str(path)], cwd=tmp_path, capture_output=True, text=True)
+        assert linted.returncode == 0, linted.stdout + linted.stderr
     for blank_message in ("", "   "):
         assert run(["create", blank_message], url, cwd=tmp_path).returncode == 2
+
+
+def test_a_post_write_hook_whose_tool_is_missing_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    """As in the image, where ruff is not installed: the revision is written, the hook named."""
+    copy_app(tmp_path)
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(ini.read_text().replace("ruff_format.module = ruff", "ruff_format.module = no_such_formatter"))
+    result = run(["create", "--empty", "a note"], None, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.event("revision.created")["path"]).exists()
+    skipped = result.event("revision.hook_skipped")
+    assert skipped["hook"] == "ruff_format" and "no_such_formatter" in skipped["reason"]
 
 
 def test_a_reader_that_closes_stdout_early_does_not_change_the_exit_code(server: Server, database: str) -> None:

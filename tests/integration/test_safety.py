@@ -43,8 +43,8 @@ def test_history_records_each_revision_with_its_checksum(server: Server, databas
     printed = run(["history", "--applied"], url, cwd=tmp_path)
     assert printed.returncode == 0
     lines = printed.stdout.splitlines()
-    assert lines[0].split("\t")[:5] == ["started_at", "direction", "revision", "duration_ms", "success"]
-    assert [line.split("\t")[1:3] for line in lines[1:]] == [
+    assert lines[0].split()[:5] == ["started_at", "direction", "revision", "duration_ms", "result"]
+    assert [line.split()[1:3] for line in lines[1:]] == [
         ["upgrade", "r000"],
         ["upgrade", "r001"],
         ["upgrade", "r002"],

@@ -13,10 +13,16 @@ SUBCOMMANDS = ["upgrade", "downgrade", "stamp", "current", "history", "heads", "
 
 
 def exit_code_section(help_text: str) -> list[tuple[int, str]]:
-    """The (code, text) rows under 'exit codes:' in a help screen."""
+    """The (code, text) rows under 'exit codes:' in a help screen, wrapped lines joined."""
     section = help_text.split("exit codes:\n", 1)[1].split("\n\n", 1)[0]
-    rows = [re.fullmatch(r" +(\d+)  (.+)", line) for line in section.splitlines()]
-    return [(int(row[1]), row[2]) for row in rows if row is not None]
+    rows: list[tuple[int, str]] = []
+    for line in section.splitlines():
+        row = re.fullmatch(r" +(\d+)  (.+)", line)
+        if row is not None:
+            rows.append((int(row[1]), row[2]))
+        else:
+            rows[-1] = (rows[-1][0], rows[-1][1] + " " + line.strip())
+    return rows
 
 
 EXPECTED_ROWS = [(int(code), text) for code, text in EXIT_CODE_HELP.items()]
@@ -47,9 +53,21 @@ def test_unknown_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_unknown_flag_after_a_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    """An unknown flag after the command returns 2 and names the flag."""
+    """An unknown flag after the command returns 2, names the flag and prints that command's usage."""
     assert main(["upgrade", "--bogus"]) == 2
-    assert capsys.readouterr().err.splitlines()[-1] == "migrator: error: unrecognized arguments: --bogus"
+    err = capsys.readouterr().err
+    assert err.startswith("usage: migrator upgrade ")
+    assert err.splitlines()[-1] == "migrator upgrade: error: unrecognized arguments: --bogus"
+
+
+@pytest.mark.parametrize(
+    ("command", "flag"), [("current", "--lock-timeout"), ("heads", "--wait-timeout"), ("stamp", "--backup-command")]
+)
+def test_a_command_refuses_an_option_that_does_nothing_there(
+    command: str, flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, flag, "1"]) == 2
+    assert f"migrator {command}: error: unrecognized arguments: {flag}" in capsys.readouterr().err
 
 
 def test_missing_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,8 +17,8 @@ PACKAGES = ScriptState(
 
 
 def test_same_files_and_same_rows_is_nothing_to_do_without_alembic() -> None:
-    assert decide("upgrade", "head", Facts(("b",), (), RECORDED), "f1") == NothingToDo("b")
-    assert decide("check", "heads", Facts(("b",), (), RECORDED), "f1") == NothingToDo("b")
+    assert decide("upgrade", "head", Facts(("b",), (), RECORDED), "f1") == NothingToDo(("b",))
+    assert decide("check", "heads", Facts(("b",), (), RECORDED), "f1") == NothingToDo(("b",))
 
 
 def test_anything_else_needs_alembic() -> None:
@@ -37,14 +37,14 @@ def test_anything_else_needs_alembic() -> None:
 
 def test_several_recorded_heads_are_at_heads_but_head_needs_alembic() -> None:
     two = Recorded("f1", ("b", "c"), ("c", "b"))
-    assert decide("upgrade", "heads", Facts(("b", "c"), (), two), "f1") == NothingToDo("b, c")
+    assert decide("upgrade", "heads", Facts(("b", "c"), (), two), "f1") == NothingToDo(("b", "c"))
     assert isinstance(decide("upgrade", "head", Facts(("b", "c"), (), two), "f1"), NeedsAlembic)
 
 
 def test_alembics_walk_decides_at_head_and_work() -> None:
     """Effective heads: the rows need not name every head; Alembic's pending steps decide."""
     at_heads = Facts(("c2", "s2"))
-    assert decide("check", "heads", at_heads, None, Graph(PACKAGES, [])) == NothingToDo("c2, s2")
+    assert decide("check", "heads", at_heads, None, Graph(PACKAGES, [])) == NothingToDo(("c2", "s2"))
     work = decide("upgrade", "heads", Facts(("c1", "s2")), None, Graph(PACKAGES, [("c2", "core 2")]))
     assert work == Work((("c2", "core 2"),))
 
@@ -74,6 +74,4 @@ def test_divergent_heads_without_labels_are_advised_a_merge() -> None:
 
 
 def test_downgrade_at_base_has_nothing_to_do() -> None:
-    assert decide("downgrade", "-1", Facts(()), None, Graph(ONE, [])) == NothingToDo(
-        "base (no revision)", reason="already at base"
-    )
+    assert decide("downgrade", "-1", Facts(()), None, Graph(ONE, [])) == NothingToDo((), reason="already at base")

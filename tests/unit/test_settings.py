@@ -19,7 +19,7 @@ FLAG_URL = "postgresql://flag:pw@flag-host/db"
 def cli_args(**flags: Any) -> argparse.Namespace:
     """The namespace the CLI hands over: absent flags are None, the store_true flag False."""
     values: dict[str, Any] = {
-        "config": None,
+        "config_path": None,
         "database_url": None,
         "wait_timeout": None,
         "lock_timeout": None,
@@ -92,7 +92,7 @@ def test_flags_win_over_the_environment() -> None:
         "MIGRATOR_LOG_LEVEL": "debug",
     }
     flags = {
-        "config": "flag.ini",
+        "config_path": "flag.ini",
         "database_url": FLAG_URL,
         "wait_timeout": 0.0,
         "lock_timeout": 7.0,
