@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -185,7 +186,9 @@ class _PipeSafe:
         return getattr(self._inner, name)
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, started: float | None = None) -> int:
+    """``started``: the process's start on time.monotonic()'s clock (__main__.py), else now."""
+    started = time.monotonic() if started is None else started
     out: TextIO = _PipeSafe(stdout if stdout is not None else sys.stdout)  # type: ignore[assignment]
     try:
         args = build_parser().parse_args(_joined_ranges(sys.argv[1:] if argv is None else argv))
@@ -203,9 +206,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         args.revision = settings.target
     emitter = Emitter(settings.log_format, settings.log_level, sys.stderr, redact, settings.log_color)
     emitter.bind(run_id=record.run_id)
+    emitter.capture_warnings()
     stop = Stop()
     install(stop, lambda code: emitter.emit("run.signal", level="warning", exit_code=int(code)))
-    session = Session(settings, stop, emitter)
+    session = Session(settings, stop, emitter, started=started)
     error: str | None = None
     try:
         if not _light(args, session, out, record):
@@ -268,8 +272,6 @@ def _light(args: argparse.Namespace, session: Session, stdout: TextIO, record: R
         return False
     if args.revision not in plan.LIGHT_TARGETS or getattr(args, "dry_run", False):
         return False
-    import time
-
     from migrator.core import fastpath
 
     rows = fastpath.decide(session, args.command, args.revision)

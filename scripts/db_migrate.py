@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO))
 try:
     import structlog  # noqa: F401  (imported late by the CLI: fail here, with the advice below)
 
-    from migrator.cli import main
+    from migrator.__main__ import run  # the same entry as `migrator`: the run's clock starts there
 except ImportError as exc:
     if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
@@ -28,4 +28,4 @@ except ImportError as exc:
     sys.exit(2)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

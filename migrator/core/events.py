@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -51,10 +53,33 @@ class Emitter:
         self.redact = redact
         self.color = color and fmt == "console"
         self.context: dict[str, Any] = {}
+        self._writing = threading.Lock()  # the migration watcher's thread writes too: one whole line at a time
 
     def bind(self, **fields: Any) -> None:
         """Fields on every line from here on (the run id)."""
         self.context.update(fields)
+
+    def capture_warnings(self) -> None:
+        """Python warnings (a revision's, SQLAlchemy's) become ``python.warning`` events: no free text on stderr."""
+        warnings.showwarning = self._show_warning
+
+    def _show_warning(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        self.emit(
+            "python.warning",
+            level="warning",
+            category=category.__name__,
+            message=str(message),
+            path=filename,
+            line=lineno,
+        )
 
     def enabled(self, level: str) -> bool:
         return LEVELS.get(level, 20) >= self.threshold
@@ -66,11 +91,12 @@ class Emitter:
     def write(self, event_dict: MutableMapping[str, Any]) -> None:
         """Render and write one event (already filtered by level)."""
         line = self.render(event_dict)
-        try:
-            self.stream.write(line + "\n")
-            self.stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            pass  # a closed stderr must not turn a result into a crash
+        with self._writing:
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                pass  # a closed stderr must not turn a result into a crash
 
     def render(self, event_dict: MutableMapping[str, Any]) -> str:
         record: dict[str, Any] = {**self.context, **event_dict}

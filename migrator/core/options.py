@@ -207,6 +207,15 @@ OPTIONS: tuple[Option, ...] = (
         kind="seconds",
     ),
     Option(
+        "heartbeat_interval",
+        (),
+        "MIGRATOR_HEARTBEAT_INTERVAL",
+        "10",
+        "seconds between migration.running lines while one migration runs (0: none)",
+        MIGRATING,
+        kind="seconds",
+    ),
+    Option(
         "fast_path",
         (),
         "MIGRATOR_FAST_PATH",

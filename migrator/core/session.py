@@ -25,7 +25,8 @@ class Session:
     emitter: Emitter
     connection: Any = None
     locked_by: int | None = None
-    started: float = field(default_factory=time.monotonic)  # run.finished's duration counts from here
+    # run.finished's duration counts from here: the process's start (__main__.py), given by cli.main
+    started: float = field(default_factory=time.monotonic)
     fingerprint: str | None = None  # of the revision files, once the light stage has hashed them
 
     def connect(self) -> Any:

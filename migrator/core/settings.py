@@ -20,6 +20,7 @@ DEFAULT_WAIT_TIMEOUT = 60.0
 DEFAULT_LOCK_TIMEOUT = 600.0
 DEFAULT_DDL_LOCK_TIMEOUT = 5.0
 DEFAULT_DDL_RETRIES = 5
+DEFAULT_HEARTBEAT_INTERVAL = 10.0
 # Kubernetes reads a container's termination message from here.
 TERMINATION_LOG = Path("/dev/termination-log")
 _TRUE = {"1", "true", "yes", "on"}
@@ -45,6 +46,7 @@ class Settings:
     ddl_lock_timeout: float = DEFAULT_DDL_LOCK_TIMEOUT
     ddl_retries: int = DEFAULT_DDL_RETRIES
     statement_timeout: float | None = None
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL  # migration.running every so often; 0 turns it off
     target: str = "head"  # what `upgrade` and `check` aim at when no revision is given
     phase: str = "all"  # all | expand | contract (core/phases.py)
     # What the backup command inherits (it runs with our environment, secrets included: never shown).
@@ -76,6 +78,7 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         ddl_lock_timeout=_seconds(None, environ, env("ddl_lock_timeout"), DEFAULT_DDL_LOCK_TIMEOUT),
         ddl_retries=_count(environ, env("ddl_retries"), DEFAULT_DDL_RETRIES),
         statement_timeout=_optional_seconds(environ, env("statement_timeout")),
+        heartbeat_interval=_seconds(None, environ, env("heartbeat_interval"), DEFAULT_HEARTBEAT_INTERVAL),
         target=_target(environ.get(env("target"))),
         phase=_choice(getattr(args, "phase", None), environ, env("phase"), PHASES, "all"),
     )

@@ -132,6 +132,19 @@ def pending_or_error(
         return exc
 
 
+def reverting_or_error(
+    script: ScriptDirectory, target: str, rows: tuple[str, ...]
+) -> list[tuple[str, str]] | MigratorError:
+    """(revision, message) that ``downgrade target`` would revert from these version rows, in the order
+    it reverts them: the walk Alembic's downgrade takes (``select_for_downgrade``), relative targets included."""
+    try:
+        with translated_revision_errors(script, target):
+            steps = list(script.iterate_revisions(rows, target, select_for_downgrade=True))
+    except MigratorError as exc:
+        return exc
+    return [(s.revision, (s.doc or "").strip()) for s in steps]
+
+
 @dataclass
 class Hooks:
     """What migrator places into env.py's ``context.configure()``, and what env.py asked for."""

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-
-from migrator.engine.db import make_engine
 
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -53,46 +50,17 @@ _BLOCKERS = text(
 )
 
 
-class BlockerWatch:
-    """While a migration runs, note which sessions block it (from a second connection).
+class Blockers:
+    """Which sessions block the migrating backend, as last seen (an observer of engine/watch.py)."""
 
-    The watcher connects only if the migration is still running after ``grace``
-    seconds, so quick migrations cost nothing.
-    """
-
-    def __init__(self, url: URL, backend_pid: int, interval: float, grace: float) -> None:
-        self.url = url
+    def __init__(self, backend_pid: int) -> None:
         self.backend_pid = backend_pid
-        self.interval = interval
-        self.grace = grace
         self.seen: list[Blocker] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="migrator-blockers", daemon=True)
 
-    def __enter__(self) -> BlockerWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
-        if self._done.wait(self.grace):
-            return
-        engine = make_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                while not self._done.is_set():
-                    found = [_blocker(r) for r in conn.execute(_BLOCKERS, {"pid": self.backend_pid}).all()]
-                    conn.rollback()
-                    if found:
-                        self.seen = found
-                    self._done.wait(self.interval)
-        except DBAPIError:  # a watcher that cannot watch only loses detail in the message
-            return
-        finally:
-            engine.dispose()
+    def observe(self, conn: Connection) -> None:
+        found = [_blocker(r) for r in conn.execute(_BLOCKERS, {"pid": self.backend_pid}).all()]
+        if found:
+            self.seen = found
 
 
 def _blocker(row: Any) -> Blocker:

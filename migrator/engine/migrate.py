@@ -28,9 +28,10 @@ from migrator.core.report import RunRecord
 from migrator.core.session import Session
 from migrator.core.settings import Settings
 from migrator.engine import alembic_ops, backup, db, ddl, history, logs
-from migrator.engine.progress import Applied, Progress
+from migrator.engine.progress import Applied, Heartbeat, Progress
 from migrator.engine.project import Project
 from migrator.engine.transactions import TransactionWatch
+from migrator.engine.watch import Watch
 
 __all__ = ["check", "migrate", "read_only", "wait_only"]
 
@@ -90,6 +91,7 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
         if action == "upgrade" and settings.phase == "expand":
             outcome, targets = _expand_only(project, outcome, target, before, log)
         after = before
+        progress.expect(_steps(project, action, target, before, outcome))
         if isinstance(outcome, plan.NothingToDo):
             log.info("run.nothing_to_do", revision=outcome.revision, reason=outcome.reason)
         else:
@@ -106,6 +108,19 @@ def migrate(session: Session, action: str, target: str, stdout: TextIO, record: 
     _summary(log, before.current, after.current, progress.applied, session.started)
 
 
+def _steps(project: Project, action: str, target: str, before: state.Facts, outcome: plan.Outcome) -> int | None:
+    """How many migrations Alembic will run, by its own walk (None: not known before it runs them)."""
+    if not isinstance(outcome, plan.Work) or action == "stamp":
+        return None
+    if action == "upgrade":
+        return len(outcome.pending)
+    reverted = alembic_ops.reverting_or_error(project.script, target, before.current)
+    if isinstance(reverted, list):
+        return len(reverted)
+    logs.get().debug("migration.total_unknown", reason=reverted.message)  # Alembic reports it when it runs
+    return None
+
+
 def _expand_only(
     project: Project, outcome: plan.Outcome, target: str, before: state.Facts, log: Any
 ) -> tuple[plan.Outcome, list[str]]:
@@ -118,7 +133,8 @@ def _expand_only(
         log.info("phase.held_back", phase="expand", revisions=held, hint="they run with `upgrade --phase contract`")
     if not expandable:
         return plan.NothingToDo(tuple(sorted(before.current)), reason="only contract steps are pending"), [target]
-    return outcome, phases.targets(steps, expandable)
+    ran = set(expandable)  # the work is what runs now: migration.started counts of these
+    return plan.Work(tuple(p for p in outcome.pending if p[0] in ran)), phases.targets(steps, expandable)
 
 
 def _state_after(conn: Connection, project: Project, before: state.Facts) -> state.Facts:
@@ -296,8 +312,13 @@ def _run_with_retries(
     conn.commit()
     attempts = settings.ddl_retries + 1
     for attempt in range(1, attempts + 1):
-        watch = ddl.BlockerWatch(
-            conn.engine.url, backend_pid, interval=0.2, grace=min(0.5, settings.ddl_lock_timeout / 2)
+        blockers = ddl.Blockers(backend_pid)
+        heartbeat = Heartbeat(backend_pid, progress.current, settings.heartbeat_interval)
+        watch = Watch(
+            conn.engine.url,
+            [blockers.observe, heartbeat.observe],
+            interval=0.2,
+            grace=min(0.5, settings.ddl_lock_timeout / 2),
         )
         try:
             try:
@@ -322,14 +343,14 @@ def _run_with_retries(
             _keep_committed(conn, project, progress, record)
             _record_failure(conn, project, record, failed)
             if not ddl.is_lock_timeout(exc) or attempt == attempts:
-                raise _with_blockers(exc, watch.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
+                raise _with_blockers(exc, blockers.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
             delay = min(10.0, 0.5 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
             log.warning(
                 "migration.lock_timeout",
                 attempt=attempt,
                 retry_in_ms=round(delay * 1000),
                 revision=failed[0] if failed else None,
-                blockers=[b.describe() for b in watch.seen],
+                blockers=[b.describe() for b in blockers.seen],
             )
             stop.sleep(delay)
             stop.raise_if_stopped()

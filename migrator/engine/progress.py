@@ -1,13 +1,17 @@
-"""Per-migration events: started (from Alembic's step log) and applied (on_version_apply)."""
+"""Per-migration events: started (from Alembic's step log, with its position in the run), running
+(a heartbeat while a migration takes long) and applied (on_version_apply)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from migrator.core.signals import Stop
 from migrator.engine import logs
@@ -24,6 +28,19 @@ class Applied:
     started_at: datetime
 
 
+@dataclass(frozen=True)
+class Step:
+    """The migration running now: ``position`` of ``total`` in this run (``total`` None when not known)."""
+
+    revision: str
+    message: str
+    direction: str
+    started: float  # time.monotonic()
+    started_at: datetime
+    position: int
+    total: int | None
+
+
 class Progress:
     """Turns Alembic's per-step signals into ``migration.started`` / ``migration.applied``."""
 
@@ -31,8 +48,9 @@ class Progress:
         self.stop = stop
         self.write = write  # history rows, on the migrating connection, in the step's own transaction
         self.applied: list[Applied] = []
+        self.total: int | None = None  # the steps Alembic will run, once the decision knows them
         self._log = logs.get()
-        self._running: tuple[str, str, str, float, datetime] | None = None
+        self._running: Step | None = None  # read by the heartbeat's thread: replaced, never mutated
         self._mark = time.monotonic()
         self._filter = _StepFilter(self)
 
@@ -48,10 +66,29 @@ class Progress:
         logger.removeFilter(self._filter)
         logger.setLevel(self._saved_level)
 
+    def expect(self, total: int | None) -> None:
+        """The number of steps Alembic will run (None: not known before it runs them)."""
+        self.total = total
+
     def started(self, revision: str, message: str, direction: str) -> None:
         self._finish()  # env.py without on_version_apply: the next start ends the last one
-        self._running = (revision, message, direction, time.monotonic(), datetime.now(UTC))
-        self._log.info("migration.started", revision=revision, message=message, direction=direction)
+        step = self._step(revision, message, direction, time.monotonic())
+        self._running = step
+        counted = {"total": step.total} if step.total is not None else {}
+        self._log.info(
+            "migration.started",
+            revision=revision,
+            message=message,
+            direction=direction,
+            position=step.position,
+            **counted,
+        )
+
+    def _step(self, revision: str, message: str, direction: str, started: float) -> Step:
+        """After a retry only the committed steps stay applied, so the position counts from them."""
+        position = len(self.applied) + 1
+        total = self.total if self.total is not None and position <= self.total else None
+        return Step(revision, message, direction, started, datetime.now(UTC), position, total)
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         """Alembic's documented hook, called after each step (inside its transaction)."""
@@ -62,7 +99,7 @@ class Progress:
             if self._running is None:  # Alembic's INFO line was filtered out by the log level
                 direction = "upgrade" if step.is_upgrade else "downgrade"
                 doc = (getattr(step.up_revision, "doc", "") or "").strip()
-                self._running = (step.up_revision_id, doc, direction, self._mark, datetime.now(UTC))
+                self._running = self._step(step.up_revision_id, doc, direction, self._mark)
             self._finish()
             if self.write is not None:
                 self.write(ctx.connection, [self.applied[-1]])
@@ -70,7 +107,11 @@ class Progress:
 
     def running(self) -> str | None:
         """The revision being applied or reverted right now, if any."""
-        return self._running[0] if self._running else None
+        return self._running.revision if self._running else None
+
+    def current(self) -> Step | None:
+        """The step running right now, if any (safe to call from another thread)."""
+        return self._running
 
     def finish(self) -> None:
         self._finish()
@@ -78,7 +119,7 @@ class Progress:
     def abandon(self) -> tuple[str, str, datetime] | None:
         """The step that was running when the attempt failed: (revision, direction, started_at)."""
         running, self._running = self._running, None
-        return (running[0], running[2], running[4]) if running else None
+        return (running.revision, running.direction, running.started_at) if running else None
 
     def keep_only(self, committed: list[str]) -> None:
         """After a failure: only the steps whose work was committed stay applied (read from the database)."""
@@ -93,13 +134,16 @@ class Progress:
     def _finish(self) -> None:
         if self._running is None:
             return
-        revision, message, direction, started, started_at = self._running
-        self._running = None
+        step, self._running = self._running, None
         self._mark = time.monotonic()
-        duration_ms = round((self._mark - started) * 1000)
-        self.applied.append(Applied(revision, message, direction, duration_ms, started_at))
+        duration_ms = round((self._mark - step.started) * 1000)
+        self.applied.append(Applied(step.revision, step.message, step.direction, duration_ms, step.started_at))
         self._log.info(
-            "migration.applied", revision=revision, message=message, direction=direction, duration_ms=duration_ms
+            "migration.applied",
+            revision=step.revision,
+            message=step.message,
+            direction=step.direction,
+            duration_ms=duration_ms,
         )
 
 
@@ -120,3 +164,105 @@ class _StepFilter(logging.Filter):
         direction = "upgrade" if getattr(step, "is_upgrade", True) else "downgrade"
         self.progress.started(revision, (getattr(script, "doc", "") or "").strip(), direction)
         return False
+
+
+# What the migrating backend is doing, and how far PostgreSQL says its CREATE INDEX or CLUSTER / VACUUM FULL is
+# (a left join: the progress views have a row only while such a command runs).
+_BACKEND = text(
+    """
+    select a.state, a.wait_event_type, a.wait_event,
+           ci.command as index_command, ci.phase as index_phase, ci.relid::regclass::text as index_relation,
+           ci.blocks_done, ci.blocks_total, ci.tuples_done, ci.tuples_total,
+           cl.command as cluster_command, cl.phase as cluster_phase, cl.relid::regclass::text as cluster_relation,
+           cl.heap_blks_scanned, cl.heap_blks_total, cl.heap_tuples_scanned, cl.heap_tuples_written
+    from pg_stat_activity a
+    left join pg_stat_progress_create_index ci on ci.pid = a.pid
+    left join pg_stat_progress_cluster cl on cl.pid = a.pid
+    where a.pid = :pid
+    """
+)
+
+
+def backend_fields(row: Mapping[Any, Any] | None) -> dict[str, Any]:
+    """The heartbeat's account of the migrating backend: what it waits on, and the progress PostgreSQL reports."""
+    if row is None:
+        return {"state": None, "wait_event_type": None, "wait_event": None}  # the backend has gone
+    fields: dict[str, Any] = {
+        "state": row["state"],
+        "wait_event_type": row["wait_event_type"],
+        "wait_event": row["wait_event"],
+    }
+    if row["index_phase"] is not None:
+        fields |= {
+            "operation": row["index_command"],
+            "phase": row["index_phase"],
+            "relation": row["index_relation"],
+            "blocks_done": row["blocks_done"],
+            "blocks_total": row["blocks_total"],
+            "tuples_done": row["tuples_done"],
+            "tuples_total": row["tuples_total"],
+        }
+    elif row["cluster_phase"] is not None:
+        fields |= {
+            "operation": row["cluster_command"],
+            "phase": row["cluster_phase"],
+            "relation": row["cluster_relation"],
+            "blocks_done": row["heap_blks_scanned"],
+            "blocks_total": row["heap_blks_total"],
+            "tuples_scanned": row["heap_tuples_scanned"],
+            "tuples_written": row["heap_tuples_written"],
+        }
+    return fields
+
+
+class Heartbeat:
+    """``migration.running`` every ``interval`` seconds of a migration's run, observed by engine/watch.py from
+    its own connection (the migrating one is busy); ``interval`` 0 turns it off."""
+
+    def __init__(
+        self,
+        backend_pid: int,
+        current: Callable[[], Step | None],
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend_pid = backend_pid
+        self.current = current
+        self.interval = interval
+        self.clock = clock
+        self._step: Step | None = None
+        self._due = 0.0
+        self._log = logs.get()
+
+    def due(self) -> Step | None:
+        """The running step when its next beat is due (each step's beats fall at interval, 2 x interval...)."""
+        step = self.current()
+        if step is None or self.interval <= 0:
+            return None
+        if step is not self._step:
+            self._step, self._due = step, step.started + self.interval
+        now = self.clock()
+        if now < self._due:
+            return None
+        while self._due <= now:  # a slow look must not bring a burst of beats
+            self._due += self.interval
+        return step
+
+    def observe(self, conn: Connection) -> None:
+        step = self.due()
+        if step is None:
+            return
+        row = conn.execute(_BACKEND, {"pid": self.backend_pid}).mappings().first()
+        if self.current() is not step:
+            return  # it finished while we looked: its migration.applied says the rest
+        counted = {"total": step.total} if step.total is not None else {}
+        self._log.info(
+            "migration.running",
+            revision=step.revision,
+            direction=step.direction,
+            position=step.position,
+            **counted,
+            elapsed_s=round(self.clock() - step.started, 1),
+            backend_pid=self.backend_pid,
+            **backend_fields(row),
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -14,38 +13,11 @@ import sqlalchemy as sa
 
 from devtools.embedded_pg import EmbeddedPostgres, free_port
 from migrator.core.lock import lock_key
-from tests.conftest import MIGRATOR, Result, assert_no_secret, clean_env, parse_events, run, wait_until
+from tests.conftest import Result, run, wait_until
+from tests.support.background import Background
 from tests.support.dbutil import advisory_locks, query
 from tests.support.projects import Revision, recorded_chain, write_project
 from tests.support.servers import Server
-
-
-class Background:
-    """The CLI in the background, its stderr in a file so tests can poll the log."""
-
-    def __init__(self, args: list[str], url: str, cwd: Path, log: Path, **env: str) -> None:
-        self.log = log
-        self.url = url
-        self._err = open(log, "w")  # noqa: SIM115  (closed in result())
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [MIGRATOR, *args],
-            cwd=cwd,
-            env=clean_env(DATABASE_URL=url, **env),
-            stdout=subprocess.PIPE,
-            stderr=self._err,
-            text=True,
-        )
-
-    def logged(self, text: str) -> bool:
-        return text in self.log.read_text()
-
-    def result(self, timeout: float = 60) -> Result:
-        stdout, _ = self.proc.communicate(timeout=timeout)
-        self._err.close()
-        stderr = self.log.read_text()
-        assert_no_secret(stdout + stderr, self.url)
-        return Result(self.proc.returncode, stdout, stderr, time.monotonic() - self.started, parse_events(stderr))
 
 
 def table_names(server: Server, database: str) -> set[str]:

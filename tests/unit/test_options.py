@@ -37,6 +37,7 @@ SAMPLES: dict[str, tuple[str, object]] = {
     "ddl_lock_timeout": ("2", 2.0),
     "ddl_retries": ("3", 3),
     "statement_timeout": ("9", 9.0),
+    "heartbeat_interval": ("1", 1.0),
     "fast_path": ("0", False),
 }
 

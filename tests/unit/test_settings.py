@@ -285,3 +285,14 @@ def test_settings_repr_hides_the_database_url() -> None:
     """Printing the settings never shows the URL and its password."""
     settings = build(cli_args(database_url="postgresql://u:hunter2@h/db"), {}, False)
     assert "hunter2" not in repr(settings)
+
+
+def test_heartbeat_interval_is_seconds_from_the_environment_and_0_turns_it_off() -> None:
+    """MIGRATOR_HEARTBEAT_INTERVAL: default 10 s, any number of seconds, 0 for no heartbeat, else exit 2."""
+    interval = [
+        build(cli_args(), environ, stderr_is_tty=False).heartbeat_interval
+        for environ in ({}, {"MIGRATOR_HEARTBEAT_INTERVAL": "1"}, {"MIGRATOR_HEARTBEAT_INTERVAL": "0"})
+    ]
+    assert interval == [10.0, 1.0, 0.0]
+    assert "MIGRATOR_HEARTBEAT_INTERVAL='soon'" in config_error({"MIGRATOR_HEARTBEAT_INTERVAL": "soon"}).message
+    assert config_error({"MIGRATOR_HEARTBEAT_INTERVAL": "-1"}).exit_code == ExitCode.USAGE
