@@ -8,6 +8,7 @@ The image is built once per session; every compose test gets a project of its ow
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -28,7 +29,9 @@ from alembic.script import ScriptDirectory
 from tests.support.servers import docker_answers
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE_TAG = "travelpacker/migrator:pytest"
+# One tag per checkout: worktrees testing other branches on the same engine at the same time
+# would otherwise re-tag the image under test with their own build in the middle of a run.
+IMAGE_TAG = f"travelpacker/migrator:pytest-{hashlib.sha256(str(REPO).encode()).hexdigest()[:10]}"
 _REPORT: list[str] = []
 
 
