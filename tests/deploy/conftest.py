@@ -8,6 +8,7 @@ The image is built once per session; every compose test gets a project of its ow
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -28,7 +29,9 @@ from alembic.script import ScriptDirectory
 from tests.support.servers import docker_answers
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGE_TAG = "travelpacker/migrator:pytest"
+# One tag per checkout: worktrees testing other branches on the same engine at the same time
+# would otherwise re-tag the image under test with their own build in the middle of a run.
+IMAGE_TAG = f"travelpacker/migrator:pytest-{hashlib.sha256(str(REPO).encode()).hexdigest()[:10]}"
 _REPORT: list[str] = []
 
 
@@ -150,6 +153,20 @@ class Stack:
         labels = [f"label=com.docker.compose.project={self.project}", f"label=com.docker.compose.service={service}"]
         return docker("ps", "-a", "-q", *(arg for label in labels for arg in ("--filter", label))).stdout.split()
 
+    def services_created(self) -> set[str]:
+        """The services that have a container in this project (`run --rm` removes its own)."""
+        label = f"label=com.docker.compose.project={self.project}"
+        listed = docker("ps", "-a", "--filter", label, "--format", '{{.Label "com.docker.compose.service"}}')
+        return set(listed.stdout.split())
+
+    def wait_exited(self, service: str, timeout: float = 60) -> dict[str, Any]:
+        """The state of the service's container once it has exited."""
+        deadline = time.monotonic() + timeout
+        while (state := self.state(service))["Status"] != "exited":
+            assert time.monotonic() < deadline, f"{service} still {state['Status']}"
+            time.sleep(0.2)
+        return state
+
     def container(self, service: str) -> str:
         found = self.containers(service)
         assert len(found) == 1, f"expected one {service} container, found {found}"
@@ -192,20 +209,25 @@ def stack(image: Image, tmp_path: Path) -> Iterator[Any]:
         item.compose("down", "-v", "--remove-orphans", "-t", "2", timeout=120)
 
 
-def extra_revision(directory: Path, revision: str, *statements: str) -> Path:
-    """A revision file on top of the current head, to mount into the image's alembic/versions."""
-    (down,) = head_revisions()
+def extra_revision(
+    directory: Path, revision: str, *statements: str, down: str | None = None, phase: str | None = None
+) -> Path:
+    """A revision file on `down` (default: the current head), to mount into the image's alembic/versions."""
+    if down is None:
+        (down,) = head_revisions()
     body = "\n".join(f"    op.execute({statement!r})" for statement in statements)
+    declared = "" if phase is None else f"phase = {phase!r}\n"
     path = directory / f"{revision}_extra.py"
     path.write_text(
         f'"""test revision {revision}"""\nfrom alembic import op\n\n'
-        f"revision = {revision!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"revision = {revision!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n{declared}\n\n"
         f"def upgrade():\n{body}\n\n\ndef downgrade():\n    pass\n"
     )
     path.chmod(0o644)
     return path
 
 
-def mount_revision(path: Path) -> dict[str, Any]:
-    """A compose override giving the migrate service one more revision file."""
-    return {"services": {"migrate": {"volumes": [f"{path}:/app/alembic/versions/{path.name}:ro"]}}}
+def mount_revision(*paths: Path, services: tuple[str, ...] = ("migrate",)) -> dict[str, Any]:
+    """A compose override giving these services (the image's code) more revision files."""
+    volumes = [f"{path}:/app/alembic/versions/{path.name}:ro" for path in paths]
+    return {"services": {service: {"volumes": volumes} for service in services}}

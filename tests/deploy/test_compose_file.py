@@ -1,4 +1,4 @@
-"""docker-compose.yml: valid under the compose specification, and wired db -> migrate -> web."""
+"""docker-compose.yml: valid under the compose specification, and wired db -> migrate -> web -> migrate-contract."""
 
 from __future__ import annotations
 
@@ -50,11 +50,12 @@ def test_db_is_healthy_only_once_it_answers_over_tcp() -> None:
     assert volume in yaml.safe_load(COMPOSE_FILE.read_text())["volumes"]
 
 
-def test_migrate_is_a_one_shot_job_reading_its_url_from_a_secret() -> None:
-    """Built from Dockerfile.migrate, DATABASE_URL_FILE on a compose secret, no restart, after a healthy db."""
+def test_migrate_is_a_one_shot_expand_job_reading_its_url_from_a_secret() -> None:
+    """Built from Dockerfile.migrate, DATABASE_URL_FILE on a compose secret, no restart, after a healthy db;
+    it applies the expand phase only."""
     migrate = services()["migrate"]
     assert migrate["build"] == {"context": ".", "dockerfile": "Dockerfile.migrate"}
-    assert migrate["command"] == ["upgrade"]
+    assert migrate["command"] == ["upgrade", "--phase", "expand"]
     assert migrate["restart"] == "no"
     assert migrate["secrets"] == ["database_url"]
     assert migrate["environment"] == {"DATABASE_URL_FILE": "/run/secrets/database_url"}
@@ -68,6 +69,22 @@ def test_web_starts_only_after_migrate_completed_successfully() -> None:
     assert web["entrypoint"] == ["python", "-m", "src.web"]
     assert web["image"] == migrate["image"]
     assert web["secrets"] == migrate["secrets"] and web["environment"] == migrate["environment"]
+
+
+def test_migrate_contract_runs_the_contract_phase_once_web_is_healthy() -> None:
+    """The same one-shot service as migrate but for its command and its dependency: a healthy web."""
+    migrate, contract, web = services()["migrate"], services()["migrate-contract"], services()["web"]
+    assert contract["command"] == ["upgrade", "--phase", "contract"]
+    assert contract["depends_on"] == {"web": {"condition": "service_healthy"}}
+    assert "healthcheck" in web
+    same = {key: value for key, value in contract.items() if key not in ("command", "depends_on")}
+    assert same == {key: value for key, value in migrate.items() if key not in ("command", "depends_on")}
+
+
+def test_nothing_depends_on_migrate_contract() -> None:
+    """So `docker compose run --rm web` (the CI form) starts db and migrate only, never the contract phase."""
+    needed = {name for service in services().values() for name in service.get("depends_on", {})}
+    assert needed == {"db", "migrate", "web"}
 
 
 def test_the_development_secret_matches_the_db_credentials() -> None:

@@ -1,6 +1,7 @@
-"""docker-compose.yml on a real engine: db -> migrate -> web, and web never starts on a failed migrate.
+"""docker-compose.yml on a real engine: db -> migrate -> web, and web never starts on a failed migrate;
+`up` goes on to migrate-contract once web is healthy.
 
-`docker compose run --rm web` is the form under test: it starts the dependency chain and
+`docker compose run --rm web` is the CI form under test: it starts the dependency chain and
 returns web's own exit code, or fails without starting web when migrate did not complete.
 """
 
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
 TABLES = "select tablename from pg_tables where schemaname = 'public'"
 # What a rolled-back upgrade must not leave: the version table, the app's tables, the test's own.
 MUST_NOT_EXIST = {"alembic_version", "must_not_survive", *Base.metadata.tables}
+PACKING_ITEMS_COLUMNS = "select column_name from information_schema.columns where table_name = 'packing_items'"
+PROBE = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/healthz').read().decode())"
 
 
 def events_named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -41,6 +44,7 @@ def test_web_starts_after_migrate_and_a_second_run_is_a_no_op(stack: Any) -> Non
     first = compose.compose("run", "--rm", "web", "--self-test")
     assert first.returncode == 0, compose.log[-1]
     assert json.loads(first.stdout.strip().splitlines()[-1]) == {"status": "ok", "revision": head}
+    assert compose.services_created() == {"db", "migrate"}  # never migrate-contract
     migrate = compose.state("migrate")
     (finished,) = events_named(compose.events("migrate"), "run.finished")
     assert (migrate["ExitCode"], finished["to_revision"], finished["migrations_applied"]) == (0, head, 2)
@@ -61,13 +65,53 @@ def test_web_serves_healthz_until_stopped(stack: Any) -> None:
     """`up -d` runs web as a service: its healthcheck turns healthy, /healthz shows head, stop exits 0."""
     compose: Stack = stack(WEB_PORT="0")
     compose.start_healthy("web")
-    probe = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/healthz').read().decode())"
-    body = docker("exec", compose.container("web"), "python", "-c", probe).stdout
+    body = docker("exec", compose.container("web"), "python", "-c", PROBE).stdout
     (head,) = head_revisions()
     assert json.loads(body) == {"status": "ok", "revision": head}
     assert compose.compose("stop", "-t", "20", "web").returncode == 0
     assert compose.state("web")["ExitCode"] == 0
     assert events_named(compose.events("web"), "web.stopped")
+
+
+def test_up_expands_starts_web_between_the_phases_then_contracts(stack: Any, tmp_path: Path) -> None:
+    """`up -d`: migrate expands, web turns healthy with the contract step pending, then migrate-contract
+    drops the column the old code used and the database is at head."""
+    expand = extra_revision(tmp_path, "eeeeeeee0001", "alter table packing_items add column times_used integer")
+    drop = "alter table packing_items drop column actually_used"  # PackingItem.actually_used: the old code's
+    contract = extra_revision(tmp_path, "cccccccc0001", drop, down="eeeeeeee0001", phase="contract")
+    code = mount_revision(expand, contract, services=("migrate", "web", "migrate-contract"))
+    compose: Stack = stack(code, WEB_PORT="0")
+    assert compose.compose("up", "-d").returncode == 0, compose.log[-1]
+    contracted = compose.wait_exited("migrate-contract")
+    assert contracted["ExitCode"] == 0, compose.events("migrate-contract")
+
+    migrate, migrate_events = compose.state("migrate"), compose.events("migrate")
+    (expanded,) = events_named(migrate_events, "run.finished")
+    assert (migrate["ExitCode"], expanded["to_revision"], expanded["migrations_applied"]) == (0, "eeeeeeee0001", 3)
+    assert events_named(migrate_events, "phase.held_back")[0]["revisions"] == ["cccccccc0001"]
+    web_events = compose.events("web")
+    (web_started,) = events_named(web_events, "web.started")
+    assert web_started["revision"] == "eeeeeeee0001"  # the new code started with the contract step pending
+    assert docker_time(migrate["FinishedAt"]) < docker_time(web_started["timestamp"])
+    healthy_between = [
+        e
+        for e in events_named(web_events, "http.request")
+        if '"GET /healthz HTTP/1.1" 200' in e["request"]
+        and docker_time(e["timestamp"]) < docker_time(contracted["StartedAt"])
+    ]
+    assert healthy_between, web_events  # the healthcheck's /healthz was 200 before the contract phase began
+
+    (finished,) = events_named(compose.events("migrate-contract"), "run.finished")
+    assert (finished["from_revision"], finished["to_revision"], finished["migrations_applied"]) == (
+        "eeeeeeee0001",
+        "cccccccc0001",
+        1,
+    )
+    assert compose.sql("select version_num from alembic_version") == "cccccccc0001"
+    columns = set(compose.sql(PACKING_ITEMS_COLUMNS).split())
+    assert "times_used" in columns and "actually_used" not in columns
+    body = docker("exec", compose.container("web"), "python", "-c", PROBE).stdout
+    assert json.loads(body) == {"status": "ok", "revision": "cccccccc0001"}
 
 
 def test_failing_migration_keeps_web_from_starting_and_rolls_back(stack: Any, tmp_path: Path) -> None:

