@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from src.database import SchemaNotAtHeadError, init_db
+from src.database import SchemaAheadError, SchemaNotAtHeadError, init_db
 
 EXIT_OK = 0
 EXIT_NOT_READY = 1  # schema not at head, or the database cannot be read
@@ -78,10 +78,20 @@ def masked(text: str, url: str) -> str:
     return text
 
 
-def health(check: Check, url: str) -> tuple[HTTPStatus, dict[str, str]]:
-    """The /healthz answer: 200 with the revision at head, 503 with the reason otherwise."""
+def health(check: Check, url: str, serving: bool = False) -> tuple[HTTPStatus, dict[str, str]]:
+    """The /healthz answer: 200 with the revision at head, 503 with the reason otherwise.
+
+    ``serving``: a process already running keeps answering 200 when the database moves *ahead* of
+    its code (the expand phase of newer code, during a rollout: by design it keeps this code working),
+    so the old pods stay in the Service until the new ones are ready. Starting up against a database
+    ahead of the code (a rollback) is still refused.
+    """
     try:
         return HTTPStatus.OK, {"status": "ok", "revision": check()}
+    except SchemaAheadError as exc:
+        if serving:
+            return HTTPStatus.OK, {"status": "ahead", "revision": ", ".join(exc.current), "note": str(exc)}
+        return HTTPStatus.SERVICE_UNAVAILABLE, {"status": "schema_ahead", "error": str(exc)}
     except SchemaNotAtHeadError as exc:
         return HTTPStatus.SERVICE_UNAVAILABLE, {"status": "schema_not_at_head", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001  (a probe answers; it never crashes the server)
@@ -98,7 +108,7 @@ def make_handler(check: Check, url: str) -> type[BaseHTTPRequestHandler]:
             if self.path.split("?", 1)[0] != "/healthz":
                 self._answer(HTTPStatus.NOT_FOUND, {"status": "not_found"})
                 return
-            self._answer(*health(check, url))
+            self._answer(*health(check, url, serving=True))
 
         def _answer(self, status: HTTPStatus, body: dict[str, str]) -> None:
             data = json.dumps(body).encode()

@@ -34,6 +34,7 @@ __all__ = [
     "Base",
     "ItemCategory",
     "PackingItem",
+    "SchemaAheadError",
     "SchemaNotAtHeadError",
     "Transportation",
     "TravelStyle",
@@ -62,6 +63,20 @@ class SchemaNotAtHeadError(RuntimeError):
         )
 
 
+class SchemaAheadError(SchemaNotAtHeadError):
+    """The database names a revision this code does not know: newer code migrated it (its expand
+    phase, during a rollout), or this code is older than the database (a rollback)."""
+
+    def __init__(self, current: Iterable[str], unknown: Iterable[str]) -> None:
+        RuntimeError.__init__(
+            self,
+            f"database schema is at {_describe(tuple(sorted(current)))}, which this code does not know "
+            f"({', '.join(sorted(unknown))}): the database is ahead of the code",
+        )
+        self.current = tuple(sorted(current))
+        self.expected = ()
+
+
 def normalise_url(database_url: str) -> URL:
     """Parse a database URL, pinning the psycopg2 driver for bare PostgreSQL schemes."""
     url = make_url(database_url)
@@ -80,10 +95,17 @@ def init_db(database_url: str | None = None, alembic_ini: str | Path = DEFAULT_A
         raise ValueError("no database URL: pass database_url or set DATABASE_URL")
     script = ScriptDirectory.from_config(Config(str(alembic_ini)))
     current = _current_heads(normalise_url(url))
+    unknown = [rev for rev in current if rev not in _known(script)]
+    if unknown:
+        raise SchemaAheadError(current, unknown)
     pending = list(reversed(list(script.iterate_revisions("heads", current, implicit_base=True))))
     if pending and not _only_contract_steps(pending):
         raise SchemaNotAtHeadError(current, script.get_heads())
     return _describe(tuple(sorted(current)))
+
+
+def _known(script: ScriptDirectory) -> set[str]:
+    return {s.revision for s in script.walk_revisions()}
 
 
 def _only_contract_steps(pending: list[Script]) -> bool:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from src import web
+from src.database import normalise_url
 from tests.conftest import REPO, assert_no_secret, clean_env, run
 from tests.deploy.conftest import head_revisions, json_lines
 
@@ -95,6 +97,30 @@ def test_healthz_follows_the_schema_and_sigterm_stops_cleanly(database_url: str)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert json_lines(stderr)[-1]["event"] == "web.stopped"
+
+
+def test_a_running_web_stays_ready_when_the_database_moves_ahead_but_does_not_start_there(
+    database_url: str,
+) -> None:
+    """Newer code's expand phase applied a revision this code does not know: the running process
+    keeps answering 200 ("ahead"), so old pods stay in the Service during a rollout; a process
+    starting against that database (a rollback) refuses, naming the unknown revision."""
+    assert run(["upgrade"], database_url).returncode == 0
+    proc = web_process(DATABASE_URL=database_url)
+    assert proc.stderr is not None
+    port = json.loads(proc.stderr.readline())["address"].rsplit(":", 1)[1]
+    engine = create_engine(normalise_url(database_url))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("update alembic_version set version_num = 'f00dfeed0001'")
+        status, body = get(f"http://127.0.0.1:{port}/healthz")
+        assert (status, body["status"], body["revision"]) == (200, "ahead", "f00dfeed0001")
+        code, _, events = self_test(DATABASE_URL=database_url)
+        assert code == 1 and events[-1]["status"] == "schema_ahead" and "f00dfeed0001" in events[-1]["error"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+        engine.dispose()
 
 
 def test_database_errors_are_reported_without_the_password(database_url: str) -> None:
