@@ -381,6 +381,7 @@ def _run(
     watch = TransactionWatch(writer.flush)
     watch.attach(conn)
     hooks = project.hooks(conn, per_migration, [progress.on_version_apply, watch.on_version_apply])
+    hooks.stop = stop
 
     def state_now() -> str:
         return _state_after_failure(conn, project, before, record)
