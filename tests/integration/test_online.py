@@ -274,6 +274,10 @@ def test_a_row_that_fails_validation_leaves_the_not_valid_constraint_for_the_rer
     failed = run(["upgrade"], url, cwd=tmp_path)
     assert failed.returncode == 1, failed.stderr
     assert "violat" in failed.event("run.failed")["error"]
+    assert failed.event("run.failed")["hint"] == (
+        "rolled back; the database is still at s1; but h1 committed part of its work itself first (an "
+        "autocommit_block, e.g. a migrator.online helper): that part stays, and the next run runs it again from the top"
+    )
     assert query(server, database, validated) == [(False,)]
     execute(server, database, fix_data)
     again = run(["upgrade"], url, cwd=tmp_path)
