@@ -43,6 +43,9 @@ from migrator.engine import logs
 from migrator.engine.db import error_text
 
 DEFAULT_VERSION_TABLE = "alembic_version"
+# Where a revision finds the run's stop event (config.attributes, Alembic's slot for live objects):
+# migrator.online's backfill ends its pauses on SIGTERM / SIGINT instead of sleeping through them.
+STOP_ATTRIBUTE = "migrator.stop"
 OnVersionApply = Callable[..., None]
 
 
@@ -156,6 +159,7 @@ class Hooks:
     starting_rev: tuple[str, ...] | None = None  # offline: render from all of these (a merge's parents)
     # autogenerate: sees the generated script; True drops it (nothing detected: no empty revision file)
     review_generated: Callable[[Any], bool] | None = None
+    stop: Stop | None = None  # the run's signals, for revisions that wait between steps (migrator.online)
 
 
 def _environment(hooks: Hooks) -> Callable[..., EnvironmentContext]:
@@ -246,6 +250,7 @@ def _skipped_file_config(*_args: Any, **_kwargs: Any) -> None:
 def driving(cfg: Config, script: ScriptDirectory, hooks: Hooks) -> Iterator[None]:
     """While the block runs, alembic.command uses our environment class and the loaded scripts."""
     cfg.attributes["connection"] = hooks.connection  # the cookbook recipe's way, for env.py files that read it
+    cfg.attributes[STOP_ATTRIBUTE] = hooks.stop
     replacements: dict[str, Any] = {
         "EnvironmentContext": _environment(hooks),
         "ScriptDirectory": _LoadedScripts(script),

@@ -420,23 +420,27 @@ def _run(
     watch = TransactionWatch(writer.flush)
     watch.attach(conn)
     hooks = project.hooks(conn, per_migration, [progress.on_version_apply, watch.on_version_apply])
+    hooks.stop = stop
 
     def state_now() -> str:
-        return _state_after_failure(conn, project, before, record)
+        return _state_after_failure(conn, project, before, record, progress.partly_committed)
 
     try:
         with (
             alembic_ops.driving(project.cfg, project.script, hooks),
             alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
         ):
-            for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
-                VERBS[action](project.cfg, target)
+            with progress.noting_commits(conn):
+                for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
+                    VERBS[action](project.cfg, target)
             progress.finish()
     finally:
         watch.detach()
 
 
-def _state_after_failure(conn: Connection, project: Project, before: state.Facts, record: RunRecord) -> str:
+def _state_after_failure(
+    conn: Connection, project: Project, before: state.Facts, record: RunRecord, partly_committed: list[str]
+) -> str:
     """The hint's account of the database, read again after the failure (never assumed)."""
     try:
         if conn.in_transaction():
@@ -449,12 +453,22 @@ def _state_after_failure(conn: Connection, project: Project, before: state.Facts
             f"the database was at {revisions.describe(before.current)} before the run; "
             "its state could not be read after the failure: check with `migrator current`"
         )
+    partly = [revision for revision in partly_committed if revision not in committed]
     if now.current == before.current and not committed:
-        return f"rolled back; the database is still at {revisions.describe(before.current)}"
+        return f"rolled back; the database is still at {revisions.describe(before.current)}" + _partly(partly)
     shown = ", ".join(committed) if committed else "none recorded"
     return (
         f"{len(committed)} migration(s) were committed before the failure ({shown}); "
-        f"the database is now at {revisions.describe(now.current)}"
+        f"the database is now at {revisions.describe(now.current)}" + _partly(partly)
+    )
+
+
+def _partly(steps: list[str]) -> str:
+    if not steps:
+        return ""
+    return (
+        f"; but {', '.join(steps)} committed part of its work itself first (an autocommit_block, e.g. a "
+        "migrator.online helper): that part stays, and the next run runs it again from the top"
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
 from migrator.core.signals import Stop
@@ -49,6 +50,9 @@ class Progress:
         self.write = write  # history rows, on the migrating connection, in the step's own transaction
         self.applied: list[Applied] = []
         self.total: int | None = None  # the steps Alembic will run, once the decision knows them
+        # Steps that committed part of their own work while running (an autocommit_block, e.g. a
+        # migrator.online helper): that part stays whatever fails later, even if the step does not.
+        self.partly_committed: list[str] = []
         self._log = logs.get()
         self._running: Step | None = None  # read by the heartbeat's thread: replaced, never mutated
         self._mark = time.monotonic()
@@ -104,6 +108,21 @@ class Progress:
             if self.write is not None:
                 self.write(ctx.connection, [self.applied[-1]])
         self.stop.raise_if_stopped()
+
+    @contextmanager
+    def noting_commits(self, connection: Connection) -> Iterator[None]:
+        """While Alembic runs: a commit in the middle of a step is an autocommit_block committing part of it
+        (Alembic's own commits come between steps, once the step's on_version_apply has finished it)."""
+        event.listen(connection, "commit", self._committed)
+        try:
+            yield
+        finally:
+            event.remove(connection, "commit", self._committed)
+
+    def _committed(self, _connection: Connection) -> None:
+        revision = self.running()
+        if revision is not None and revision not in self.partly_committed:
+            self.partly_committed.append(revision)
 
     def running(self) -> str | None:
         """The revision being applied or reverted right now, if any."""
