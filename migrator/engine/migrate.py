@@ -418,24 +418,20 @@ def _run(
     if conn.in_transaction():
         conn.commit()
     watch = TransactionWatch(writer.flush)
-    watch.attach(conn)
     hooks = project.hooks(conn, per_migration, [progress.on_version_apply, watch.on_version_apply])
     hooks.stop = stop
 
     def state_now() -> str:
         return _state_after_failure(conn, project, before, record, progress.partly_committed)
 
-    try:
-        with (
-            alembic_ops.driving(project.cfg, project.script, hooks),
-            alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
-        ):
-            with progress.noting_commits(conn):
-                for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
-                    VERBS[action](project.cfg, target)
-            progress.finish()
-    finally:
-        watch.detach()
+    with (
+        alembic_ops.driving(project.cfg, project.script, hooks),
+        alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
+    ):
+        with progress.noting_commits(conn):
+            for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
+                VERBS[action](project.cfg, target)
+        progress.finish()
 
 
 def _state_after_failure(
