@@ -74,9 +74,8 @@ from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 
 from migrator.core.signals import Stop
-from migrator.engine import logs
+from migrator.engine import index_progress, logs
 from migrator.engine.alembic_ops import STOP_ATTRIBUTE
-from migrator.engine.index_progress import IndexProgress
 
 __all__ = [
     "OnlineDDLError",
@@ -140,7 +139,7 @@ def create_index_concurrently(
         backend_pid = int(bind.exec_driver_sql("select pg_backend_pid()").scalar_one())
         log.info("online.index_building", unique=unique)
         started = time.monotonic()
-        with IndexProgress(bind.engine.url, backend_pid, name):
+        with index_progress.watching(bind.engine.url, backend_pid, name):
             _create_index(name, table, columns, unique, schema, dialect_kw)
         log.info("online.index_built", duration_ms=_ms_since(started))
 

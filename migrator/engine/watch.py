@@ -50,7 +50,8 @@ class Watch:
             return
         engine = make_engine(self.url)
         try:
-            with engine.connect() as conn:
+            with engine.connect() as connected:
+                conn = connected.execution_options(isolation_level="AUTOCOMMIT")  # no snapshot held between looks
                 active = list(self.observers)
                 while active and not self._done.is_set():
                     for observe in tuple(active):
@@ -59,7 +60,6 @@ class Watch:
                         except DBAPIError as exc:  # that one look is lost; the others go on
                             active.remove(observe)
                             logs.get().debug("migration.watch_stopped", observer=_name(observe), reason=error_text(exc))
-                        conn.rollback()
                     self._done.wait(self.interval)
         finally:
             engine.dispose()
