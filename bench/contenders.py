@@ -22,6 +22,7 @@ PSQL_FILE = "psql -1 -f (alembic --sql)"
 ALEMBIC_LOOP = "until alembic upgrade head; do sleep 0.5; done"
 ALONE = "1 runner alone"
 WOKEN = "waiter: lock released to exit"
+MIGRATOR_EXPAND = "migrator upgrade --phase expand"
 
 
 def crowd(runners: int) -> str:
@@ -44,8 +45,9 @@ def migrator(
     name: str | None = None,
     cwd: Path | None = None,
     target: str = "head",
+    args: tuple[str, ...] = (),
 ) -> Command:
-    """`migrator -c INI upgrade|check` with DATABASE_URL=postgresql://… (it overrides sqlalchemy.url).
+    """`migrator -c INI upgrade|check [ARGS]` with DATABASE_URL=postgresql://… (it overrides sqlalchemy.url).
 
     The target goes in MIGRATOR_TARGET, as a Job or a compose service sets it, and only when it is not
     migrator's default, so the other projects run exactly the command line they always ran.
@@ -53,7 +55,8 @@ def migrator(
     extra = {"DATABASE_URL": url, "MIGRATOR_LOG_FORMAT": "json", "MIGRATOR_WAIT_TIMEOUT": "60"}
     if target != "head":
         extra["MIGRATOR_TARGET"] = target
-    return Command(name or f"migrator {verb}", (tools.migrator, "-c", str(ini), verb), {**env, **extra}, log, cwd)
+    argv = (tools.migrator, "-c", str(ini), verb, *args)
+    return Command(name or f"migrator {verb}", argv, {**env, **extra}, log, cwd)
 
 
 def alembic_upgrade(

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Metric = Literal["seconds", "max_rss_kb", "cpu_seconds"]
-METRICS: tuple[Metric, ...] = ("seconds", "max_rss_kb", "cpu_seconds")
+Metric = Literal["seconds", "max_rss_kb", "cpu_seconds", "stall_seconds"]
+METRICS: tuple[Metric, ...] = ("seconds", "max_rss_kb", "cpu_seconds", "stall_seconds")
 Statistic = Literal["median", "max"]
 # The kinds of generated project (bench/projects.py): N uniform revisions, a chain written as real projects are
 # (bench/realworld.py), or several packages each shipping its own labelled branch (bench/multibase.py).
 GENERATED = "generated"
 REAL_WORLD = "real-world"
 MULTI_BASE = "multi-base"
+# The app's revisions and an expand step on top, applied under a writer's load (devtools/under_load.py).
+UNDER_LOAD = "under-load"
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,16 @@ class Command:
 
 @dataclass(frozen=True)
 class Sample:
-    """One measured run: wall seconds (or latency, or a group's wall time), peak memory, CPU time (user + sys)."""
+    """One measured run: wall seconds (or latency, or a group's wall time), peak memory, CPU time (user + sys);
+    under load (scenario F) also the writer's longest statement while it ran, its statements that succeeded
+    in that time, and its errors."""
 
     seconds: float
     max_rss_kb: int | None = None
     cpu_seconds: float | None = None
+    stall_seconds: float | None = None
+    writes: int | None = None
+    writer_errors: int | None = None
 
 
 @dataclass

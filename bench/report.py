@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 from bench.goals import goals_for, judge, unmeasured, verdicts
 from bench.model import GENERATED, Case, Goal, Metric
 from bench.results import Outcome
@@ -17,6 +19,7 @@ TITLES = {
     "C": "C · readiness: runner started while the server is down",
     "D": "D · concurrency: runners started at once on an empty database; waiters woken by the release",
     "E": "E · peak memory (max RSS of the process, from wait4)",
+    "F": "F · under load: an expand step while a writer inserts and updates",
 }
 
 
@@ -29,6 +32,9 @@ def render(outcome: Outcome) -> str:
     memory = [case for case in outcome.cases if case.scenario in ("A", "B") and case.error is None]
     if memory:
         parts.append(_memory(memory))
+    under_load = [case for case in outcome.cases if case.scenario == "F"]
+    if under_load:
+        parts.append(_under_load(under_load))
     parts.append(_goals(outcome.cases, outcome.config.scenarios))
     if outcome.failures:
         parts.append("### Failures\n\n" + "\n".join(f"- {_cell(line)}" for line in outcome.failures))
@@ -74,6 +80,34 @@ def _memory(cases: list[Case]) -> str:
     rule = "|---|--:|---|--:|--:|--:|---|"
     rows = [f"| {case.scenario} {row}" for case in cases for row in _rows(case, "max_rss_kb")]
     return "\n".join([f"### {TITLES['E']}", "", head, rule, *rows])
+
+
+def _under_load(cases: list[Case]) -> str:
+    """Per contender: the migration's time, the writer's longest statement meanwhile, what it wrote, its errors."""
+    head = (
+        f"| rows | contender | migration (median) | min{DASH}max | longest writer stall (median) | min{DASH}max "
+        "| writes during the migration (median) | writer errors (all rounds) |"
+    )
+    rule = "|--:|---|--:|--:|--:|--:|--:|--:|"
+    rows = []
+    for case in cases:
+        if case.error is not None:
+            rows.append(f"| {case.size:,} | **failed** (see Failures) | | | | | | |")
+            continue
+        for name in case.contenders:
+            samples = case.samples.get(name, [])
+            took, stall = summarise(samples, "seconds"), summarise(samples, "stall_seconds")
+            if took is None or stall is None:
+                continue
+            writes = statistics.median(s.writes or 0 for s in samples)
+            errors = sum(s.writer_errors or 0 for s in samples)
+            rows.append(
+                f"| {case.size:,} | `{name}` | {_value(took.median, 'seconds')} | {_range(took, 'seconds')} "
+                f"| {_value(stall.median, 'seconds')} | {_range(stall, 'seconds')} | {writes:g} | {errors} |"
+            )
+    checks = "\n".join(f"- \u2705 {check}" for case in cases if case.error is None for check in case.checks)
+    parts = (f"### {TITLES['F']}", cases[0].setup, "\n".join([head, rule, *rows]), checks)
+    return "\n\n".join(part for part in parts if part)
 
 
 def _rows(case: Case, metric: Metric, cpu: bool = False) -> list[str]:

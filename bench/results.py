@@ -40,6 +40,8 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
             "multi_base_size": config.multi_base_size,
             "real_world_runners": config.real_world_runners,
             "waiters": config.waiters,
+            "load_rows": config.load_rows,
+            "load_rounds": config.load_rounds,
             "scenarios": "".join(sorted(config.scenarios)),
         },
         "cases": [_case(case) for case in outcome.cases],

@@ -36,8 +36,19 @@ def psql_binary() -> str:
 
 def recreate_database(pg: EmbeddedPostgres, name: str) -> None:
     """An empty database; template0 so nothing from template1 leaks in."""
-    pg.psql(f'drop database if exists "{name}" with (force)')
+    drop_database(pg, name)
     pg.psql(f'create database "{name}" owner {ROLE} template template0')
+
+
+def clone_database(pg: EmbeddedPostgres, name: str, template: str) -> None:
+    """A copy of `template` (which nobody may be connected to), its files copied whole: quicker than
+    PostgreSQL 15+'s default of writing every block to the WAL when the template holds a million rows."""
+    drop_database(pg, name)
+    pg.psql(f'create database "{name}" owner {ROLE} template "{template}" strategy file_copy')
+
+
+def drop_database(pg: EmbeddedPostgres, name: str) -> None:
+    pg.psql(f'drop database if exists "{name}" with (force)')
 
 
 def query(pg: EmbeddedPostgres, database: str, sql: str) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""`python -m bench`: one server, the generated projects, scenarios A to D (E is read off A and B), the report."""
+"""`python -m bench`: one server, the generated projects, scenarios A to D and F (E is read off A and B), the report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import apply, concurrency, noop, readiness, report, results, server, wakeup
+from bench import apply, concurrency, noop, readiness, report, results, server, underload, wakeup
 from bench.config import BadSetting, BenchConfig, from_environment
 from bench.machine import describe, load_average
 from bench.model import Case, ContenderFailed
@@ -20,6 +20,7 @@ from bench.projects import Project, write_project
 from bench.realworld import write_realworld
 from bench.workspace import Workspace
 from devtools.embedded_pg import EmbeddedPostgres
+from devtools.under_load import ONLINE
 
 Planned = tuple[str, Project, Callable[[], Case]]
 
@@ -56,9 +57,10 @@ def _measure(config: BenchConfig, pg: EmbeddedPostgres, root: Path) -> results.O
     real_world = write_realworld(root / "real-world", config.real_world_size)
     held = write_realworld(root / "real-world-held", config.real_world_size, hold_s=wakeup.HOLD_S)
     multibase = write_multibase(root / "multi-base", config.multi_base_size)
+    under_load = underload.write_projects(root)
     ws = Workspace(config, pg, root, projects, server.psql_binary())
     outcome = results.Outcome(config, describe(server.version(pg)))
-    for scenario, project, measure in _plan(ws, real_world, held, multibase, random.Random(config.seed)):
+    for scenario, project, measure in _plan(ws, real_world, held, multibase, under_load, random.Random(config.seed)):
         try:
             outcome.cases.append(measure())
         except ContenderFailed as exc:
@@ -68,9 +70,16 @@ def _measure(config: BenchConfig, pg: EmbeddedPostgres, root: Path) -> results.O
     return outcome
 
 
-def _plan(ws: Workspace, real_world: Project, held: Project, multibase: Project, rng: random.Random) -> list[Planned]:
+def _plan(
+    ws: Workspace,
+    real_world: Project,
+    held: Project,
+    multibase: Project,
+    under_load: dict[str, Project],
+    rng: random.Random,
+) -> list[Planned]:
     """Every case in the order they run, scenario by scenario: today's chains, the real-world one, the multi-base
-    project (A only: a no-op at `heads`)."""
+    project (A only: a no-op at `heads`), the expand step under load (F, its own projects and rows)."""
     config, projects = ws.config, ws.projects
     planned: list[Planned] = [
         *[("A", projects[n], lambda n=n: noop.measure(ws, projects[n])) for n in config.noop_sizes],
@@ -86,4 +95,5 @@ def _plan(ws: Workspace, real_world: Project, held: Project, multibase: Project,
     if crowd is not None:
         project = projects[config.concurrency_size]
         planned.append(("D", project, lambda: concurrency.measure(ws, project, crowd)))
+    planned.append(("F", under_load[ONLINE], lambda: underload.measure(ws, under_load)))
     return [entry for entry in planned if entry[0] in config.scenarios]

@@ -39,11 +39,14 @@ class Workspace:
         log: str,
         name: str | None = None,
         pg: EmbeddedPostgres | None = None,
+        args: tuple[str, ...] = (),
     ) -> Command:
-        """`migrator VERB` on `database` to the project's target, run in the project's directory."""
+        """`migrator VERB [ARGS]` on `database` to the project's target, run in the project's directory."""
         ini, url = self.ini(project, database, pg), self.url(database, pg)
-        tools, env = self.config.tools, self.config.base_env
-        return c.migrator(tools, verb, ini, url, env, self.log(log), name, cwd=project.root, target=project.target)
+        tools, env, log_path = self.config.tools, self.config.base_env, self.log(log)
+        return c.migrator(
+            tools, verb, ini, url, env, log_path, name, cwd=project.root, target=project.target, args=args
+        )
 
     def alembic(self, project: Project, database: str, log: str, pg: EmbeddedPostgres | None = None) -> Command:
         """Bare `alembic upgrade head` (or the project's other target) on `database`, in the project's directory."""
