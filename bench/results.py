@@ -41,7 +41,6 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
             "real_world_runners": config.real_world_runners,
             "waiters": config.waiters,
             "load_rows": config.load_rows,
-            "load_rounds": config.load_rounds,
             "scenarios": "".join(sorted(config.scenarios)),
         },
         "cases": [_case(case) for case in outcome.cases],

@@ -54,16 +54,19 @@ def measure(ws: Workspace, projects: dict[str, Project]) -> Case:
     case = Case("F", data.items, c.ALEMBIC_UPGRADE, contenders, setup=_setup(data), project=UNDER_LOAD)
     _seed(ws, projects[ONLINE], data)
     try:
-        for round_index in range(ws.config.load_rounds):
+        note(f"F {data.items:,} rows warm-up")
+        for name in contenders:
+            _one_run(ws, commands[name], data)
+        for round_index in range(ws.config.rounds):
             for name in rotated(contenders, round_index):
-                note(f"F {data.items} rows round {round_index + 1}/{ws.config.load_rounds}: {name}")
+                note(f"F {data.items:,} rows round {round_index + 1}/{ws.config.rounds}: {name}")
                 case.add(name, _one_run(ws, commands[name], data))
     finally:
         server.drop_database(ws.pg, DATABASE)
         server.drop_database(ws.pg, TEMPLATE)
     case.checks.append(
-        f"after every run ({ws.config.load_rounds} rounds): at {HEAD}, the index valid (pg_index.indisvalid), "
-        "the foreign key validated (pg_constraint.convalidated), weight_grams with its default 0"
+        f"after every run ({ws.config.rounds} rounds and the warm-up): at {HEAD}, the index valid "
+        "(pg_index.indisvalid), the foreign key validated (pg_constraint.convalidated), weight_grams with its default 0"
     )
     return case
 
@@ -81,8 +84,8 @@ def _setup(data: Dataset) -> str:
         f"{data.items:,} packing items ({data.trips:,} trips, {data.trips * TRAVELERS_PER_TRIP:,} travelers, "
         f"{data.users:,} users) "
         "seeded once (`INSERT … SELECT generate_series`, then `VACUUM ANALYZE`), at `load01`; each run on a copy "
-        "of that database (`CREATE DATABASE … TEMPLATE`, outside the timing), no warm-up, contenders rotated "
-        f"each round. A writer in another process (devtools/writer.py) runs one statement every {TICK_S * 1000:g} ms "
+        "of that database (`CREATE DATABASE … TEMPLATE`, outside the timing). "
+        f"A writer in another process (devtools/writer.py) runs one statement every {TICK_S * 1000:g} ms "
         "in autocommit (insert a packing item, flip one's `is_packed`, update a traveler) from before the "
         "migration starts until it has ended. The expand step: `weight_grams` NOT NULL DEFAULT 0 (`op.add_column`, "
         "a revision of its own), then an index on `packing_items.traveler_id` and a foreign key to `travelers`: "
@@ -115,6 +118,8 @@ def _one_run(ws: Workspace, command: Command, data: Dataset) -> Sample:
         raise ContenderFailed(f"the writer beside {command.name} failed: {exc}") from exc
     _check(ws, command.name)
     seen = during(statements, started, ended)
+    if seen.errors:
+        note(f"F the writer beside {command.name} saw {len(seen.errors)} errors, the first: {seen.errors[0]}")
     sample = finished.sample
     return Sample(sample.seconds, sample.max_rss_kb, sample.cpu_seconds, seen.longest, seen.written, len(seen.errors))
 
