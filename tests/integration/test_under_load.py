@@ -15,8 +15,8 @@ from tests.support.dbutil import execute, query
 from tests.support.servers import Server
 
 ITEMS = 100_000
-# Set explicitly, below the 5 s default: a writer statement queued behind one of the migration's lock
-# requests waits at most this long, since the request then gives up (and migrator retries later).
+# Set explicitly, below the 5 s default. With the helpers, the locks that block writes are taken by short
+# statements and committed at once; a writer queued behind such a request waits at most until it gives up.
 DDL_LOCK_TIMEOUT_S = 3.0
 
 
