@@ -142,14 +142,14 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
 
 
 class Writer:
-    """The writer process, started on ``url``; a context manager that kills it if it was not stopped."""
+    """The writer process, started on ``url`` with ``env`` (the caller's, scrubbed as it sees fit); a context
+    manager that kills it if it was not stopped."""
 
-    def __init__(self, url: str, data: Dataset, env: Mapping[str, str] | None = None) -> None:
-        environment = {**(os.environ if env is None else env), "DATABASE_URL": url}
+    def __init__(self, url: str, data: Dataset, env: Mapping[str, str]) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "devtools.writer", str(data.items)],
             cwd=REPO,
-            env=environment,
+            env={**env, "DATABASE_URL": url},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

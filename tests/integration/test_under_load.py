@@ -10,7 +10,7 @@ import pytest
 
 from devtools.under_load import BEFORE_LOAD, EXPECTED_STATE, ONLINE, STATE_SQL, Dataset, write_project
 from devtools.writer import Writer, during
-from tests.conftest import run
+from tests.conftest import clean_env, run
 from tests.support.dbutil import execute, query
 from tests.support.servers import Server
 
@@ -26,7 +26,7 @@ def test_the_expand_step_keeps_a_writer_going_without_errors_or_a_stall_past_the
 ) -> None:
     """`upgrade --phase expand` adds a column with a default, builds an index concurrently and adds a
     validated foreign key on 100,000 rows while a writer inserts and updates them from another process:
-    exit 0, the writer wrote all along without an error, none of its statements waited as long as the
+    exit 0, the writer kept writing meanwhile and saw no error, none of its statements waited as long as the
     DDL lock timeout, and the index is valid, the foreign key validated."""
     url = server.url_for(database)
     write_project(tmp_path, ONLINE)
@@ -35,7 +35,7 @@ def test_the_expand_step_keeps_a_writer_going_without_errors_or_a_stall_past_the
     data = Dataset(ITEMS)
     execute(server, database, *data.seed_sql())
 
-    with Writer(url, data) as writer:
+    with Writer(url, data, clean_env()) as writer:
         writer.wait_until_writing()
         started = time.time()
         upgrade = run(
