@@ -129,3 +129,41 @@ def test_the_avatar_url_rename_downgrades_to_the_old_column_with_every_value(ser
         functions = conn.exec_driver_sql("select count(*) from pg_proc where proname = 'users_avatar_url_sync'")
         assert (rows, functions.scalar_one()) == ([("a", "a2"), ("b", "b1")], 0)
     engine.dispose()
+
+
+def test_the_avatar_url_backfill_resumes_after_a_failure_where_it_stopped(server: Server, database: str) -> None:
+    """A row the backfill cannot update (a check constraint it violates) fails the expand step in its
+    second batch: the column, the trigger and the first batch stay committed, the revision stays
+    pending; once the data is fixed the rerun repeats the revision's statements harmlessly and
+    backfills only the rows not done."""
+    url = server.url_for(database)
+    assert run(["upgrade", "a1b2c3d4e5f6"], url).returncode == 0
+    engine = sa.create_engine(make_url(url).set(drivername="postgresql+psycopg2"), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "insert into users (id, username, email, profile_picture) "
+            "select 'u' || g, 'user' || g, g || '@example.org', 'https://img/' || g from generate_series(1, 1500) g"
+        )
+        conn.exec_driver_sql("update users set profile_picture = 'bad' where id = 'u999'")  # the last key: batch 2
+        conn.exec_driver_sql(
+            "alter table users add constraint no_bad_picture check (profile_picture <> 'bad') not valid"
+        )
+    failed = run(["upgrade", "--phase", "expand"], url)
+    assert failed.returncode == 1, failed.stderr
+    assert [e["rows"] for e in failed.events if e["event"] == "online.backfill_batch"] == [1000]
+    with engine.connect() as conn:
+        done = conn.exec_driver_sql("select count(avatar_url) from users").scalar_one()
+        current = conn.exec_driver_sql("select version_num from alembic_version").scalar_one()
+    assert (done, current) == (1000, "a1b2c3d4e5f6")
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("alter table users drop constraint no_bad_picture")
+    rerun = run(["upgrade", "--phase", "expand"], url)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.event("online.backfill_done")["rows"] == 500
+    with engine.connect() as conn:
+        differ = conn.exec_driver_sql("select count(*) from users where avatar_url is distinct from profile_picture")
+        triggers = conn.exec_driver_sql("select count(*) from pg_trigger where tgname = 'users_avatar_url_sync'")
+        assert (differ.scalar_one(), triggers.scalar_one()) == (0, 1)
+    engine.dispose()
+    assert init_db(url) == AVATAR_EXPAND
