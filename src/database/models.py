@@ -62,7 +62,10 @@ class User(Base):
     last_login: Mapped[datetime | None] = mapped_column(DateTime)
     oauth_provider: Mapped[str | None] = mapped_column(String(50))
     oauth_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    profile_picture: Mapped[str | None] = mapped_column(String(500))
+    # Was profile_picture (alembic/versions b2c3d4e5f6a7, c3d4e5f6a7b8). Only this column is mapped, so
+    # this code works on both sides of the contract step; a database trigger fills the old column for
+    # the old code for as long as it exists.
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
 
     trips: Mapped[list["Trip"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

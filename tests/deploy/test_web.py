@@ -78,7 +78,8 @@ def test_reads_the_url_from_database_url_file(database_url: str, tmp_path: Path)
 
 
 def test_healthz_follows_the_schema_and_sigterm_stops_cleanly(database_url: str) -> None:
-    """/healthz is 200 at head, 503 once the schema moves off head, 404 elsewhere; SIGTERM exits 0."""
+    """/healthz is 200 at head and with only the contract step pending, 503 once an expand step is
+    pending, 404 elsewhere; SIGTERM exits 0."""
     assert run(["upgrade"], database_url).returncode == 0
     proc = web_process(DATABASE_URL=database_url)
     assert proc.stderr is not None
@@ -89,7 +90,9 @@ def test_healthz_follows_the_schema_and_sigterm_stops_cleanly(database_url: str)
     try:
         assert get(f"{base}/healthz") == (200, {"status": "ok", "revision": head})
         assert get(f"{base}/other") == (404, {"status": "not_found"})
-        assert run(["downgrade", "-1"], database_url).returncode == 0
+        assert run(["downgrade", "-1"], database_url).returncode == 0  # the avatar_url rename's contract step
+        assert get(f"{base}/healthz") == (200, {"status": "ok", "revision": "b2c3d4e5f6a7"})
+        assert run(["downgrade", "-1"], database_url).returncode == 0  # its expand step
         status, body = get(f"{base}/healthz")
         assert (status, body["status"]) == (503, "schema_not_at_head")
     finally:

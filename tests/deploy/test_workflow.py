@@ -4,7 +4,6 @@ and its steps run for real."""
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -14,9 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import REPO, Image, Stack, extra_revision, json_lines
+from tests.deploy.conftest import REPO, Image, Stack, json_lines
 
 WORKFLOW = REPO / ".github" / "workflows" / "deploy.yml"
+# The app's head is a contract step: the users.profile_picture -> avatar_url rename.
+AVATAR_EXPAND, AVATAR_CONTRACT = "b2c3d4e5f6a7", "c3d4e5f6a7b8"
 
 
 def workflow() -> dict[str, Any]:
@@ -84,20 +85,18 @@ class Runner:
     """Runs a step's `run:` script as Actions does (`shell: bash`), with RUNNER_TEMP and a GITHUB_OUTPUT per job.
 
     A `docker` shim first on PATH adds `--network` to `docker run`, so the containers reach the
-    compose project's db by name, as a hosted runner's containers reach the real database, and
-    mounts the given revision files into the image's alembic/versions.
+    compose project's db by name, as a hosted runner's containers reach the real database.
     """
 
-    def __init__(self, root: Path, image: Image, network: str, revisions: tuple[Path, ...] = ()) -> None:
+    def __init__(self, root: Path, image: Image, network: str) -> None:
         self.root = root
         self.output = ""
         shim = root / "bin" / "docker"
         shim.parent.mkdir()
         real = shutil.which("docker")
-        mounts = " ".join(f"-v {shlex.quote(f'{path}:/app/alembic/versions/{path.name}:ro')}" for path in revisions)
         shim.write_text(
             "#!/bin/sh\n"
-            f'if [ "$1" = run ]; then shift; exec {real} run --network {network} {mounts} "$@"; fi\n'
+            f'if [ "$1" = run ]; then shift; exec {real} run --network {network} "$@"; fi\n'
             f'exec {real} "$@"\n'
         )
         shim.chmod(0o755)
@@ -129,15 +128,11 @@ def test_the_steps_expand_then_contract_a_real_database_and_report_the_exit_code
     image: Image, stack: Any, tmp_path: Path
 ) -> None:
     """The workflow's own scripts, run by bash as Actions does: check tolerates 6, the expand upgrade holds
-    the contract step back and exits 0, the contract job's upgrade applies it and exits 0."""
+    the app's contract step (the avatar_url rename's) back and exits 0, the contract job's upgrade applies
+    it and exits 0."""
     compose: Stack = stack()
     compose.start_healthy("db")
-    revisions = tmp_path / "revisions"
-    revisions.mkdir()
-    expand = extra_revision(revisions, "eeeeeeee0002", "alter table packing_items add column times_used integer")
-    drop = "alter table packing_items drop column actually_used"
-    contract = extra_revision(revisions, "cccccccc0002", drop, down="eeeeeeee0002", phase="contract")
-    runner = Runner(tmp_path, image, network=f"{compose.project}_default", revisions=(expand, contract))
+    runner = Runner(tmp_path, image, network=f"{compose.project}_default")
     url = "postgresql://travelpacker:travelpacker-dev@db:5432/travelpacker"
     for name in ("Write the database URL", "Pending migrations", "Upgrade", "Remove the database URL file"):
         assert runner.run(name, DATABASE_URL=url).returncode == 0, runner.output
@@ -146,21 +141,21 @@ def test_the_steps_expand_then_contract_a_real_database_and_report_the_exit_code
     expanded = json_lines((logs / "upgrade-expand.jsonl").read_text())
     (finished,) = [e for e in expanded if e["event"] == "run.finished"]
     (held,) = [e for e in expanded if e["event"] == "phase.held_back"]
-    assert (finished["to_revision"], held["revisions"]) == ("eeeeeeee0002", ["cccccccc0002"])
-    assert compose.sql("select version_num from alembic_version") == "eeeeeeee0002"
+    assert (finished["to_revision"], held["revisions"]) == (AVATAR_EXPAND, [AVATAR_CONTRACT])
+    assert compose.sql("select version_num from alembic_version") == AVATAR_EXPAND
 
     for name in ("Write the database URL", "Upgrade"):
         assert runner.run(name, job="contract", DATABASE_URL=url).returncode == 0, runner.output
     contracted = json_lines((logs / "upgrade-contract.jsonl").read_text())
     (finished,) = [e for e in contracted if e["event"] == "run.finished"]
     assert (finished["from_revision"], finished["to_revision"], finished["migrations_applied"]) == (
-        "eeeeeeee0002",
-        "cccccccc0002",
+        AVATAR_EXPAND,
+        AVATAR_CONTRACT,
         1,
     )
     outputs = [(tmp_path / f"{job}.output").read_text() for job in ("migrate", "contract")]
     assert outputs == ["exit-code=0\n", "exit-code=0\n"]
-    assert compose.sql("select version_num from alembic_version") == "cccccccc0002"
+    assert compose.sql("select version_num from alembic_version") == AVATAR_CONTRACT
     assert runner.run("Pending migrations").returncode == 0, runner.output  # now at head
     assert runner.run("Remove the database URL file", job="contract").returncode == 0
     assert not (tmp_path / "temp" / "migrator" / "database-url").exists()

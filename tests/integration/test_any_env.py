@@ -45,11 +45,14 @@ def test_a_failure_rolls_the_whole_run_back_by_default(
     """Default mode: the second migration fails, the first is rolled back with it; the hint says so."""
     versions, after = make(kind, tmp_path)
     write_revisions(versions, after, second_fails=True)
-    result = run(["upgrade"], server.url_for(database), cwd=tmp_path)
+    url = server.url_for(database)
+    if after is not None:  # the app's revisions first: its rename's backfill commits the run so far, by design
+        assert run(["upgrade", after], url, cwd=tmp_path).returncode == 0
+    result = run(["upgrade"], url, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     failed = result.event("run.failed")
     assert failed["error"].startswith("migration e2 failed: ")
-    assert "rolled back; the database is still at base" in failed["hint"]
+    assert f"rolled back; the database is still at {after or 'base'}" in failed["hint"]
     assert "probe" not in tables(server, database)
     assert "e2_partial" not in tables(server, database)
 

@@ -11,7 +11,7 @@ from tests.support.dbutil import execute
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
-HEAD = "a1b2c3d4e5f6"
+HEAD = "c3d4e5f6a7b8"
 
 
 def both(args: list[str], url: str, cwd: Path = REPO) -> tuple[Result, Result]:

@@ -158,7 +158,7 @@ def test_plain_alembic_works_again_in_this_repository(server: Server, database: 
     up = subprocess.run([alembic, "upgrade", "head"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert up.returncode == 0, up.stderr
     current = subprocess.run([alembic, "current"], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert "a1b2c3d4e5f6 (head)" in current.stdout, current.stderr
+    assert "c3d4e5f6a7b8 (head)" in current.stdout, current.stderr
 
 
 def test_merge_writes_the_revision_that_joins_two_heads(server: Server, database: str, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from tests.support.dbutil import tables as public_tables
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
-HEAD = "a1b2c3d4e5f6"
+HEAD = "c3d4e5f6a7b8"
 
 
 def test_database_ahead_of_code_is_refused(server: Server, database: str) -> None:

@@ -16,7 +16,9 @@ from tests.support.dbutil import tables, version
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
-INITIAL, HEAD = "36a04cd7adbc", "a1b2c3d4e5f6"
+# The app's revisions, oldest first: users.profile_picture is renamed by an expand and a contract step.
+INITIAL, ACTUALLY_USED, AVATAR_EXPAND, HEAD = "36a04cd7adbc", "a1b2c3d4e5f6", "b2c3d4e5f6a7", "c3d4e5f6a7b8"
+APP = [INITIAL, ACTUALLY_USED, AVATAR_EXPAND, HEAD]
 APP_TABLES = {"users", "trips", "travelers", "packing_items", "audit_logs"}
 # What the project's own pyproject.toml excludes, for throwaway projects.
 # migrator's own record of runs: not part of what the migrations build.
@@ -112,8 +114,8 @@ def test_sql_head_to_base_renders_the_downgrade(server: Server, database: str) -
 
 def test_sql_between_two_revisions_picks_the_direction() -> None:
     """FROM below TO renders the step up, FROM above TO the step down, no database needed."""
-    up = run(["sql", f"{INITIAL}:{HEAD}"], None)
-    down = run(["sql", f"{HEAD}:{INITIAL}"], None)
+    up = run(["sql", f"{INITIAL}:{ACTUALLY_USED}"], None)
+    down = run(["sql", f"{ACTUALLY_USED}:{INITIAL}"], None)
     assert (up.returncode, down.returncode) == (0, 0)
     assert "ALTER TABLE packing_items ADD COLUMN actually_used BOOLEAN;" in up.stdout
     assert "ALTER TABLE packing_items DROP COLUMN actually_used;" in down.stdout
@@ -132,29 +134,36 @@ def test_sql_with_an_unknown_revision_is_refused() -> None:
 
 
 def test_dry_run_prints_pending_revisions_and_their_sql_and_changes_nothing(server: Server, database: str) -> None:
-    """On an empty database: both revisions listed, their SQL printed, no table, no lock."""
+    """On an empty database: every revision listed, their SQL printed (a backfill as its first batch), no
+    table, no lock."""
     result = run(["upgrade", "--dry-run"], server.url_for(database))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[:2] == [
+    assert lines[:4] == [
         f"-- pending: {INITIAL} Initial schema with users, trips, travelers, packing_items, audit_log",
-        f"-- pending: {HEAD} Add actually_used column to packing_items",
+        f"-- pending: {ACTUALLY_USED} Add actually_used column to packing_items",
+        f"-- pending: {AVATAR_EXPAND} Rename users.profile_picture to avatar_url, expand: add avatar_url, sync both, "
+        "backfill",
+        f"-- pending: {HEAD} Rename users.profile_picture to avatar_url, contract: drop the sync trigger and "
+        "profile_picture",
     ]
     assert "CREATE TABLE users (" in result.stdout
     assert "ALTER TABLE packing_items ADD COLUMN actually_used BOOLEAN;" in result.stdout
+    assert "-- backfill of users: this statement runs again and again" in result.stdout
+    assert "ALTER TABLE users DROP COLUMN profile_picture;" in result.stdout
     assert tables(server, database) == set()
     assert "lock.acquired" not in result.names()
-    assert result.event("dry_run.state")["pending"] == [INITIAL, HEAD]
+    assert result.event("dry_run.state")["pending"] == APP
 
 
 def test_dry_run_starts_from_the_current_revision(server: Server, database: str) -> None:
-    """At the initial revision only the second is pending; at head there is nothing to do."""
+    """At the initial revision only the later ones are pending; at head there is nothing to do."""
     url = server.url_for(database)
     assert run(["upgrade", INITIAL], url).returncode == 0
     before = schema(server, database)
     result = run(["upgrade", "--dry-run"], url)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == f"-- pending: {HEAD} Add actually_used column to packing_items"
+    assert result.stdout.splitlines()[0] == f"-- pending: {ACTUALLY_USED} Add actually_used column to packing_items"
     assert f"UPDATE alembic_version SET version_num='{HEAD}'" in result.stdout
     assert "CREATE TABLE" not in result.stdout
     assert (schema(server, database), version(server, database)) == (before, [INITIAL])
@@ -243,12 +252,15 @@ def test_lint_flags_a_not_null_column_without_default(tmp_path: Path) -> None:
 
 
 def test_lint_passes_the_applications_own_revisions() -> None:
-    """Both revisions are clean under the project's configuration (the initial one by its own exception)."""
+    """Every revision is clean under the project's configuration: the initial one and the contract step
+    by their own exceptions, the rename's expand step (helpers, no breaking change) without any."""
     result = run(["lint", "--all"], None)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == f"lint: 2 revision(s) clean: {INITIAL}, {HEAD}\n"
-    initial = next(e for e in result.events if e.get("event") == "lint.revision" and e["revision"] == INITIAL)
-    assert {"prefer-timestamp-tz", "prefer-bigint-over-int", "prefer-identity"} <= set(initial["ignored_rules"])
+    assert result.stdout == f"lint: 4 revision(s) clean: {', '.join(APP)}\n"
+    ignored = {e["revision"]: set(e["ignored_rules"]) for e in result.events if e.get("event") == "lint.revision"}
+    assert {"prefer-timestamp-tz", "prefer-bigint-over-int", "prefer-identity"} <= ignored[INITIAL]
+    assert ignored[AVATAR_EXPAND] == set(PROJECT_EXCLUSIONS)
+    assert ignored[HEAD] == set(PROJECT_EXCLUSIONS) | {"ban-drop-column", "ban-drop-function"}
 
 
 def test_lint_by_default_checks_only_the_revisions_not_yet_applied(

@@ -181,8 +181,9 @@ def test_baseline_adopts_a_database_built_by_create_all(server: Server, database
     """--baseline REV on a create_all() database: stamped, recorded, then upgraded to head."""
     engine = server.engine(database)
     Base.metadata.create_all(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("alter table packing_items drop column actually_used")  # the old app's schema
+    with engine.connect() as conn:  # the old app's schema
+        conn.exec_driver_sql("alter table packing_items drop column actually_used")
+        conn.exec_driver_sql("alter table users rename column avatar_url to profile_picture")
     engine.dispose()
     url = server.url_for(database)
     assert run(["upgrade"], url).returncode == 5  # without it, the refusal stands
@@ -192,11 +193,16 @@ def test_baseline_adopts_a_database_built_by_create_all(server: Server, database
     assert query(server, database, "select revision, direction from migrator_history order by id") == [
         ("36a04cd7adbc", "baseline"),
         ("a1b2c3d4e5f6", "upgrade"),
+        ("b2c3d4e5f6a7", "upgrade"),
+        ("c3d4e5f6a7b8", "upgrade"),
     ]
     columns = query(
-        server, database, "select column_name from information_schema.columns where column_name = 'actually_used'"
+        server,
+        database,
+        "select column_name from information_schema.columns "
+        "where column_name in ('actually_used', 'avatar_url', 'profile_picture') order by 1",
     )
-    assert columns == [("actually_used",)]
+    assert columns == [("actually_used",), ("avatar_url",)]
 
 
 def test_report_file_summarises_every_run(server: Server, database: str, tmp_path: Path) -> None:
@@ -212,9 +218,14 @@ def test_report_file_summarises_every_run(server: Server, database: str, tmp_pat
         "exit_code": 0,
         "command": "upgrade",
         "from_revision": "base (no revision)",
-        "to_revision": "a1b2c3d4e5f6",
+        "to_revision": "c3d4e5f6a7b8",
     }
-    assert [a["revision"] for a in summary["applied"]] == ["36a04cd7adbc", "a1b2c3d4e5f6"]
+    assert [a["revision"] for a in summary["applied"]] == [
+        "36a04cd7adbc",
+        "a1b2c3d4e5f6",
+        "b2c3d4e5f6a7",
+        "c3d4e5f6a7b8",
+    ]
     assert all(isinstance(a["duration_ms"], int) for a in summary["applied"])
     assert summary["run_id"] == ok.event("run.finished")["run_id"]
     again = run(["upgrade"], url, MIGRATOR_REPORT=str(report))

@@ -8,8 +8,10 @@ from tests.conftest import REPO, Result, run
 from tests.support.dbutil import advisory_locks, tables, version
 from tests.support.servers import Server
 
-HEAD = "a1b2c3d4e5f6"
 INITIAL = "36a04cd7adbc"
+ACTUALLY_USED = "a1b2c3d4e5f6"
+AVATAR_EXPAND, HEAD = "b2c3d4e5f6a7", "c3d4e5f6a7b8"  # users.profile_picture renamed to avatar_url
+REVISIONS = [INITIAL, ACTUALLY_USED, AVATAR_EXPAND, HEAD]
 APP_TABLES = {"users", "trips", "travelers", "packing_items", "audit_logs"}
 
 
@@ -18,21 +20,21 @@ def assert_ok(result: Result) -> None:
 
 
 def test_fresh_upgrade_builds_the_schema_and_logs_each_migration(server: Server, database: str) -> None:
-    """`migrator upgrade` on an empty database applies both revisions and logs them."""
+    """`migrator upgrade` on an empty database applies every revision and logs them."""
     result = run(["upgrade"], server.url_for(database))
     assert_ok(result)
     assert APP_TABLES | {"alembic_version", "migrator_history", "migrator_state"} == tables(server, database)
     assert version(server, database) == [HEAD]
     started = [e["revision"] for e in result.events if e["event"] == "migration.started"]
     applied = [e for e in result.events if e["event"] == "migration.applied"]
-    assert started == [INITIAL, HEAD]
-    assert [a["revision"] for a in applied] == [INITIAL, HEAD]
+    assert started == REVISIONS
+    assert [a["revision"] for a in applied] == REVISIONS
     assert all(isinstance(a["duration_ms"], int) and a["message"] for a in applied)
     summary = result.event("run.finished")
     assert (summary["from_revision"], summary["to_revision"], summary["migrations_applied"]) == (
         "base (no revision)",
         HEAD,
-        2,
+        4,
     )
     order = [n for n in result.names() if n in ("db.ready", "lock.acquired", "migration.started", "lock.released")]
     assert order[:3] == ["db.ready", "lock.acquired", "migration.started"] and order[-1] == "lock.released"
@@ -58,8 +60,12 @@ def test_up_down_up(server: Server, database: str) -> None:
     url = server.url_for(database)
     assert_ok(run(["upgrade"], url))
     assert_ok(run(["downgrade"], url))
+    assert version(server, database) == [AVATAR_EXPAND]
+    assert {"profile_picture", "avatar_url"} <= {c["name"] for c in _columns(server, database, "users")}
+    assert_ok(run(["downgrade", INITIAL], url))
     assert version(server, database) == [INITIAL]
     assert "actually_used" not in {c["name"] for c in _columns(server, database, "packing_items")}
+    assert "avatar_url" not in {c["name"] for c in _columns(server, database, "users")}
     assert_ok(run(["downgrade", "base"], url))
     assert tables(server, database) == {"alembic_version", "migrator_history", "migrator_state"}
     assert_ok(run(["upgrade", "+1"], url))
@@ -83,7 +89,11 @@ def test_read_only_commands_print_results_on_stdout(server: Server, database: st
     assert check.returncode == 6
     assert check.stdout.splitlines() == [
         f"pending: {INITIAL} Initial schema with users, trips, travelers, packing_items, audit_log",
-        f"pending: {HEAD} Add actually_used column to packing_items",
+        f"pending: {ACTUALLY_USED} Add actually_used column to packing_items",
+        f"pending: {AVATAR_EXPAND} Rename users.profile_picture to avatar_url, expand: add avatar_url, sync both, "
+        "backfill",
+        f"pending: {HEAD} Rename users.profile_picture to avatar_url, contract: drop the sync trigger and "
+        "profile_picture",
     ]
     assert_ok(run(["upgrade", INITIAL], url))
     current = run(["current"], url)
@@ -95,8 +105,9 @@ def test_read_only_commands_print_results_on_stdout(server: Server, database: st
     history = run(["history"], url)
     assert_ok(history)
     lines = history.stdout.splitlines()
-    assert lines[0].startswith(f"{INITIAL} -> {HEAD} (head)")
-    assert lines[1].startswith(f"<base> -> {INITIAL} (current)")
+    assert lines[0].startswith(f"{AVATAR_EXPAND} -> {HEAD} (head)")
+    assert lines[2].startswith(f"{INITIAL} -> {ACTUALLY_USED}")
+    assert lines[3].startswith(f"<base> -> {INITIAL} (current)")
     assert_ok(run(["upgrade"], url))
     at_head = run(["check"], url)
     assert_ok(at_head)

@@ -84,7 +84,7 @@ def test_a_column_added_by_hand_exits_7_naming_it(server: Server, database: str)
     code, live = verify_after(server, database, "alter table users add column drift_col integer")
     assert (code, live) == (
         7,
-        "FAIL  live database matches its migrations: 1 difference(s) against a1b2c3d4e5f6 built in a scratch "
+        "FAIL  live database matches its migrations: 1 difference(s) against c3d4e5f6a7b8 built in a scratch "
         "database: users.drift_col: in the database, in no migration",
     )
 

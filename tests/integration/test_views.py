@@ -14,7 +14,15 @@ from tests.conftest import Result, run
 from tests.support.packages import several_packages
 from tests.support.servers import Server
 
-FIRST, HEAD = "36a04cd7adbc", "a1b2c3d4e5f6"  # the app's two revisions (alembic/versions/)
+# The app's revisions (alembic/versions/), oldest first: HEAD is a contract step.
+FIRST, ACTUALLY_USED, AVATAR_EXPAND, HEAD = "36a04cd7adbc", "a1b2c3d4e5f6", "b2c3d4e5f6a7", "c3d4e5f6a7b8"
+APP = [FIRST, ACTUALLY_USED, AVATAR_EXPAND, HEAD]
+MESSAGES = {
+    FIRST: "Initial schema with users, trips, travelers, packing_items, audit_log",
+    ACTUALLY_USED: "Add actually_used column to packing_items",
+    AVATAR_EXPAND: "Rename users.profile_picture to avatar_url, expand: add avatar_url, sync both, backfill",
+    HEAD: "Rename users.profile_picture to avatar_url, contract: drop the sync trigger and profile_picture",
+}
 
 
 def document(result: Result) -> Any:
@@ -29,13 +37,15 @@ def test_status_shows_each_revision_pending_then_applied_with_when_how_long_and_
     before = run(["status"], url)
     assert before.returncode == 0, before.stderr
     assert re.search(rf"^{HEAD} \(head\)\s+pending", before.stdout, re.M)
-    assert before.stdout.splitlines()[-1] == "database at base (no revision); 0 applied, 2 pending for head"
+    assert before.stdout.splitlines()[-1] == (
+        "database at base (no revision); 0 applied, 4 pending for head (1 of them contract steps: after the rollout)"
+    )
     upgraded = run(["upgrade"], url)
     run_id = upgraded.event("run.finished")["run_id"]
     after = document(run(["status", "--format", "json"], url))
-    assert after["current"] == [HEAD] and after["pending"] == [] and after["applied"] == 2
+    assert after["current"] == [HEAD] and after["pending"] == [] and after["applied"] == 4
     by_revision = {r["revision"]: r for r in after["revisions"]}
-    assert list(by_revision) == [FIRST, HEAD]  # oldest first
+    assert list(by_revision) == APP  # oldest first
     head = by_revision[HEAD]
     assert (head["state"], head["how"], head["head"], head["current"], head["run_id"]) == (
         "applied",
@@ -58,10 +68,7 @@ def test_json_outputs_parse_and_say_what_the_text_says(server: Server, database:
         "target": "head",
         "at_target": False,
         "current": [],
-        "pending": [
-            {"revision": FIRST, "message": "Initial schema with users, trips, travelers, packing_items, audit_log"},
-            {"revision": HEAD, "message": "Add actually_used column to packing_items"},
-        ],
+        "pending": [{"revision": revision, "message": MESSAGES[revision]} for revision in APP],
     }
     assert run(["upgrade"], url).returncode == 0
     for stage in ("1", "0"):
@@ -73,21 +80,20 @@ def test_json_outputs_parse_and_say_what_the_text_says(server: Server, database:
             "pending": [],
         }
     (current,) = document(run(["current", "--format", "json"], url))["current"]
-    assert (current["revision"], current["head"], current["down_revisions"]) == (HEAD, True, [FIRST])
+    assert (current["revision"], current["head"], current["down_revisions"]) == (HEAD, True, [AVATAR_EXPAND])
     (head,) = document(run(["heads", "--format", "json"], None))["heads"]
     assert head["revision"] == HEAD and not head["effective_head"]
     revisions = document(run(["history", "--format", "json"], url))["revisions"]
-    assert [r["revision"] for r in revisions] == [FIRST, HEAD]
-    assert [r["current"] for r in revisions] == [False, True]
+    assert [r["revision"] for r in revisions] == APP
+    assert [r["current"] for r in revisions] == [False, False, False, True]
     applied = document(run(["history", "--applied", "--format", "json"], url))["entries"]
     assert [(e["revision"], e["direction"], e["success"]) for e in applied] == [
-        (FIRST, "upgrade", True),
-        (HEAD, "upgrade", True),
+        (revision, "upgrade", True) for revision in APP
     ]
     verified = document(run(["verify", "--format", "json"], url))
     assert verified["passed"] is True and all(c["passed"] for c in verified["checks"])
     linted = document(run(["lint", "--all", "--format", "json"], None))
-    assert linted["revisions"] == [FIRST, HEAD] and isinstance(linted["findings"], list)
+    assert linted["revisions"] == APP and isinstance(linted["findings"], list)
 
 
 def test_history_takes_the_ranges_its_help_shows_and_applied_honours_them(server: Server, database: str) -> None:

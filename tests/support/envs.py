@@ -14,7 +14,7 @@ from tests.support.dbutil import copy_app
 
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
 KINDS = ("app", "generic", "pyproject", "recipe")
-APP_HEAD = "a1b2c3d4e5f6"
+APP_HEAD = "c3d4e5f6a7b8"
 
 # What the migration's own session looks like, seen from inside the migration.
 PROBE = (
