@@ -21,9 +21,6 @@ from alembic import op
 
 from migrator.online import backfill
 
-# migrator-lint: ignore=ban-drop-column,ban-drop-function  A contract step: it runs after the rollout, when no code
-# that reads profile_picture or relies on the trigger is left; dropping them is what this revision is for.
-
 # revision identifiers, used by Alembic.
 revision = "c3d4e5f6a7b8"
 down_revision = "b2c3d4e5f6a7"

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from alembic.script import Script, ScriptDirectory
 
+from migrator.core import phases
 from migrator.core.errors import ConfigError, LintFailed, MigrationFailed, RevisionStateError
 from migrator.core.revisions import refuse_unknown
 from migrator.core.session import Session
@@ -162,6 +163,9 @@ def _lint_one(project: Project, script: Script, binary: str, config: lintconfig.
     started = time.monotonic()
     sql = _rendered(project, script)
     ignored = config.exclude | lintconfig.revision_exceptions(_source(script), script.path)
+    phase = project.phase(script.revision)
+    if phase == phases.CONTRACT:
+        ignored |= phases.AFTER_ROLLOUT_RULES
     found: list[Finding] = []
     for violation in squawk.check(binary, sql, script.revision, config.pg_version):
         if violation.rule in ignored:
@@ -170,7 +174,7 @@ def _lint_one(project: Project, script: Script, binary: str, config: lintconfig.
         if sqltext.is_version_table_statement(statement, project.version_table, project.version_schema):
             continue  # Alembic's own bookkeeping, not the migration's SQL
         found.append(_finding(script, violation, statement, sql))
-    if PHASE_RULE not in ignored and project.phase(script.revision) == "expand":
+    if PHASE_RULE not in ignored and phase == "expand":
         found += _breaking_in_expand(script, sql)
     for finding in found:
         log.warning(
