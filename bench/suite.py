@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import apply, concurrency, noop, readiness, report, results, server, underload, wakeup
+from bench import apply, concurrency, contenders, noop, readiness, report, results, server, underload, wakeup
 from bench.config import BadSetting, BenchConfig, from_environment
 from bench.machine import describe, load_average
 from bench.model import Case, ContenderFailed
@@ -33,6 +33,7 @@ def main() -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     root = Path(tempfile.mkdtemp(prefix="migrator-bench-"))
+    contenders.compile_migrator()
     note(f"work dir {root}; PostgreSQL starting")
     pg = server.launch()
     try:
