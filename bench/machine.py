@@ -11,8 +11,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def describe(postgres_version: str) -> dict[str, str]:
+def describe(postgres_version: str, data_dir: Path) -> dict[str, str]:
     return {
+        "postgresql_data": filesystem(data_dir),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": _cpuinfo_field("model name") or platform.processor() or "unknown CPU",
         "cores": str(os.cpu_count() or 0),
@@ -23,6 +24,17 @@ def describe(postgres_version: str) -> dict[str, str]:
         "migrator": _git_revision(),
         "load_at_start": load_average(),
     }
+
+
+def filesystem(path: Path) -> str:
+    """The type of the filesystem ``path`` is on (``tmpfs``, ``ext4``, ...), from /proc/mounts."""
+    try:
+        mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return "unknown"
+    resolved = str(path.resolve())
+    on = [(point, kind) for point, kind in mounts if resolved == point or resolved.startswith(point.rstrip("/") + "/")]
+    return max(on, key=lambda found: len(found[0]))[1] if on else "unknown"
 
 
 def load_average() -> str:

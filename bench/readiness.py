@@ -24,7 +24,7 @@ JITTER_S = 0.5
 def measure(ws: Workspace, project: Project, rng: random.Random) -> Case:
     """On a server of its own, at head, stopped between runs."""
     note("C starting its own server")
-    pg = server.launch()
+    pg = server.launch(ws.config.data_dir)
     try:
         server.recreate_database(pg, DATABASE)
         commands = _commands(ws, project, pg)

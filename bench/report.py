@@ -46,7 +46,8 @@ def _header(outcome: Outcome) -> str:
     mode = " (quick mode)" if config.quick else ""
     return (
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['ram']} RAM, {m['kernel']}, "
-        f"Python {m['python']}, PostgreSQL {m['postgresql']} (embedded, fsync off); migrator at {m['migrator']}; "
+        f"Python {m['python']}, PostgreSQL {m['postgresql']} (embedded, fsync off, data on "
+        f"{m.get('postgresql_data', 'disk')}); migrator at {m['migrator']}; "
         f"load average {m['load_at_start']} at the start, {m.get('load_at_end', '?')} at the end. "
         f"{config.rounds} rounds{mode} after an uncounted warm-up, contenders interleaved, their order rotated "
         "each round; every contender is a real subprocess, timed from spawn to reap; ratios are of medians "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from devtools.embedded_pg import EmbeddedPostgres, _bin
 
@@ -15,9 +17,10 @@ LOG_SETTINGS = "log_line_prefix = '%m '\nlog_timezone = 'UTC'\n"
 _READY = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC .*database system is ready to accept connections")
 
 
-def launch() -> EmbeddedPostgres:
-    """initdb, timestamped logs, start, and a superuser role with a plain password."""
-    pg = EmbeddedPostgres()
+def launch(parent: Path | None = None) -> EmbeddedPostgres:
+    """initdb (the data directory in a new directory under ``parent``), timestamped logs, start, and a
+    superuser role with a plain password."""
+    pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="migrator-bench-pg-", dir=parent)))
     pg.init()
     with open(pg.data_dir / "postgresql.conf", "a") as conf:
         conf.write(LOG_SETTINGS)

@@ -35,7 +35,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="migrator-bench-"))
     contenders.compile_migrator()
     note(f"work dir {root}; PostgreSQL starting")
-    pg = server.launch()
+    pg = server.launch(config.data_dir)
     try:
         outcome = _measure(config, pg, root)
     finally:
@@ -60,7 +60,7 @@ def _measure(config: BenchConfig, pg: EmbeddedPostgres, root: Path) -> results.O
     multibase = write_multibase(root / "multi-base", config.multi_base_size)
     under_load = underload.write_projects(root)
     ws = Workspace(config, pg, root, projects, server.psql_binary())
-    outcome = results.Outcome(config, describe(server.version(pg)))
+    outcome = results.Outcome(config, describe(server.version(pg), pg.data_dir))
     for scenario, project, measure in _plan(ws, real_world, held, multibase, under_load, random.Random(config.seed)):
         try:
             outcome.cases.append(measure())
