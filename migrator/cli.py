@@ -52,7 +52,16 @@ def _add_options(parser: argparse.ArgumentParser, command: str | None) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """A usage error inside a command prints that command's usage, not the top level's."""
+    """A usage error inside a command prints that command's usage, not the top level's; the epilog
+    (exit codes, env-only settings) is written only when help is printed, not on every run."""
+
+    epilog_wanted = False
+    epilog_command: str | None = None
+
+    def format_help(self) -> str:
+        if self.epilog_wanted and self.epilog is None:
+            self.epilog = _epilog(self.epilog_command)
+        return super().format_help()
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
         parsed, extra = self.parse_known_args(args, namespace)
@@ -70,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="migrator",
         description="One-shot Alembic migration job for PostgreSQL: wait for the database, "
         "take an advisory lock, migrate, exit with a documented status.",
-        epilog=_epilog(None),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.epilog_wanted = True
     parser.commands = {}
     parser.add_argument("--version", action="version", version=f"migrator {__version__}")
     _add_options(parser, None)
@@ -83,9 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=_epilog(name),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        if isinstance(p, _Parser):
+            p.epilog_wanted, p.epilog_command = True, name
         _add_options(p, name)
         parser.commands[name] = p
         return p
