@@ -30,10 +30,8 @@ def decide(session: Session, command: str, target: str) -> tuple[str, ...] | Non
     except OSError as exc:
         emitter.emit("fast_path.handover", level="debug", reason=exc.strerror or str(exc), path=exc.filename)
         return None
-    if settings.database_url is None:
-        return None
     psycopg2 = pg.driver()
-    conn = session.connect()
+    conn = session.connect()  # no URL: ConfigError (exit 2) now, without loading Alembic first
     table, schema = located.version_table, located.version_table_schema
 
     reason = ""

@@ -13,8 +13,7 @@ import hashlib
 import select
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from migrator.core import pg
 from migrator.core.errors import LockNotHeld, LockTimeout
@@ -63,8 +62,7 @@ def key_parts(key: int) -> tuple[int, int]:
     return unsigned >> 32, unsigned & 0xFFFFFFFF
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     pid: int
     application_name: str
     since: str | None

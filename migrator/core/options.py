@@ -8,7 +8,7 @@ declared with it in cli.py; these are the settings a run is configured with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 COMMANDS = (
     "upgrade",
@@ -32,8 +32,7 @@ MIGRATING = frozenset({"upgrade", "downgrade"})  # run migrations
 ONLINE = EVERY - {"heads", "merge"}  # may use the database
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     name: str  # the Settings field and the argparse dest
     flags: tuple[str, ...]  # () when only the environment sets it
     env: str | None

@@ -14,8 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from migrator.core.errors import DatabaseUnavailable
 from migrator.core.events import Emitter
@@ -43,8 +42,7 @@ _PERMANENT_MARKERS = (
 )
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(NamedTuple):
     """Exponential from ``first``, capped at ``cap``, plus up to ``jitter`` at random."""
 
     first: float = 0.02
@@ -53,6 +51,9 @@ class Backoff:
 
     def delay(self, attempt: int, unit_random: float) -> float:
         return float(min(self.first * 2 ** (attempt - 1), self.cap) + unit_random * self.jitter)
+
+
+DEFAULT_BACKOFF = Backoff()
 
 
 def is_permanent(message: str) -> bool:
@@ -124,7 +125,7 @@ def retry(
     stop: Stop,
     emitter: Emitter,
     target: str,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
     clock: Callable[[], float] = time.monotonic,
     unit_random: Callable[[], float] = random.random,
     sleep: Callable[[float], None] | None = None,

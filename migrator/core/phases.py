@@ -10,7 +10,7 @@ come after one. ``--phase contract`` (after the rollout) applies the rest.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PHASES = ("all", "expand", "contract")
 CONTRACT = "contract"
@@ -22,8 +22,7 @@ AFTER_ROLLOUT_RULES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     revision: str
     phase: str  # "expand" or "contract", as the revision declares
     parents: tuple[str, ...]  # down revisions and depends_on

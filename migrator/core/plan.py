@@ -10,7 +10,7 @@ itself would run, with its own head semantics (effective heads, ``depends_on``, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from migrator.core import revisions
 from migrator.core.errors import MigratorError
@@ -20,8 +20,7 @@ from migrator.core.state import Facts
 LIGHT_TARGETS = ("head", "heads")  # what a fingerprint can answer for; anything else needs Alembic
 
 
-@dataclass(frozen=True)
-class NothingToDo:
+class NothingToDo(NamedTuple):
     rows: tuple[str, ...]  # the database's version rows
     reason: str = "at the target"
 
@@ -31,26 +30,22 @@ class NothingToDo:
         return revisions.describe(self.rows)
 
 
-@dataclass(frozen=True)
-class Refuse:
+class Refuse(NamedTuple):
     error: MigratorError
 
 
-@dataclass(frozen=True)
-class Work:
+class Work(NamedTuple):
     pending: tuple[tuple[str, str], ...]  # (revision, message), oldest first, as Alembic would run them
 
 
-@dataclass(frozen=True)
-class NeedsAlembic:
+class NeedsAlembic(NamedTuple):
     reason: str
 
 
 Outcome = NothingToDo | Refuse | Work | NeedsAlembic
 
 
-@dataclass(frozen=True)
-class Graph:
+class Graph(NamedTuple):
     """Alembic's view: the script state, and the steps from the database's rows to the target
     (or the error Alembic gave for that target)."""
 

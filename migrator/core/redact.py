@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
@@ -105,3 +106,10 @@ def password_of(raw: str | None) -> str | None:
         return None
     _user, sep, password = raw[start:at].partition(":")
     return password if sep and password else None
+
+
+def repr_without(record: Any, *secret: str) -> str:
+    """A NamedTuple's repr with the ``secret`` fields masked (a URL's password, settings' URL)."""
+    fields: tuple[str, ...] = record._fields
+    shown = (f"{name}={MASK if name in secret else repr(value)}" for name, value in zip(fields, record, strict=True))
+    return f"{type(record).__name__}({', '.join(shown)})"

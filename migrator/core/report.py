@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
-@dataclass
 class RunRecord:
     """Filled in as the run goes; written once at the end, whatever happened."""
 
-    command: str
-    run_id: str = field(default_factory=lambda: os.urandom(16).hex())
-    from_revision: str | None = None
-    to_revision: str | None = None
-    applied: list[dict[str, Any]] = field(default_factory=list)
-    failed_revision: str | None = None
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.run_id = os.urandom(16).hex()
+        self.from_revision: str | None = None
+        self.to_revision: str | None = None
+        self.applied: list[dict[str, Any]] = []
+        self.failed_revision: str | None = None
 
     def summary(self, exit_code: int, error: str | None) -> dict[str, Any]:
         status = "ok" if exit_code == 0 else "interrupted" if exit_code in (130, 143) else "failed"

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from migrator.core.errors import RevisionStateError
 from migrator.core.state import Facts
 
 
-@dataclass(frozen=True)
-class ScriptState:
+class ScriptState(NamedTuple):
     """What Alembic computed of the revision files: every versioned head (effective heads
     included, as `alembic heads` lists them), every revision, and each head's branch labels."""
 
     heads: tuple[str, ...]
     known: frozenset[str]
-    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
 
 def describe(revisions: tuple[str, ...]) -> str:

@@ -22,8 +22,8 @@ import importlib.machinery
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 DEFAULT_VERSION_TABLE = "alembic_version"
 # Alembic's own filters for revision files (script/base.py).
@@ -45,8 +45,7 @@ _OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class Locations:
+class Locations(NamedTuple):
     """The version directories of a project and how to list them."""
 
     directories: tuple[Path, ...]
@@ -56,8 +55,7 @@ class Locations:
     version_table_schema: str | None
 
 
-@dataclass(frozen=True)
-class Unreadable:
+class Unreadable(NamedTuple):
     """Why the light stage cannot know the files (the full stage will)."""
 
     reason: str

@@ -8,13 +8,15 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from migrator.core import urls
 from migrator.core.errors import ConfigError
 from migrator.core.options import LOG_FORMATS, LOG_LEVELS, env
 from migrator.core.phases import PHASES
+from migrator.core.redact import repr_without
 
 DEFAULT_WAIT_TIMEOUT = 60.0
 DEFAULT_LOCK_TIMEOUT = 600.0
@@ -27,10 +29,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     config_path: Path
-    database_url: str | None = field(repr=False)
+    database_url: str | None  # masked in repr()
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     lock_key: int | None = None
@@ -50,7 +51,10 @@ class Settings:
     target: str = "head"  # what `upgrade` and `check` aim at when no revision is given
     phase: str = "all"  # all | expand | contract (core/phases.py)
     # What the backup command inherits (it runs with our environment, secrets included: never shown).
-    backup_environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    backup_environment: Mapping[str, str] = MappingProxyType({})
+
+    def __repr__(self) -> str:
+        return repr_without(self, "database_url", "backup_environment")
 
 
 def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: bool) -> Settings:

@@ -12,8 +12,7 @@ The reader runs on whatever executes SQL: a psycopg2 cursor in the light stage
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from migrator.core.checksums import HISTORY_TABLE
 
@@ -23,15 +22,13 @@ OWN_TABLES = frozenset({HISTORY_TABLE, STATE_TABLE})
 Query = Callable[[str, tuple[Any, ...]], tuple[Any, ...]]  # one statement, its one row
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     fingerprint: str
     heads: tuple[str, ...]
     head_rows: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """The database as read: version rows (None: no version table), the application's tables
     (read only when there is no version table) and the full stage's record (None: nothing yet)."""
 

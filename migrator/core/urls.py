@@ -10,11 +10,11 @@ take part of the password for the host, the database or a comment.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from migrator.core.errors import ConfigError
-from migrator.core.redact import MASK, mask_url
+from migrator.core.redact import MASK, mask_url, repr_without
 
 SCHEMES = ("postgres", "postgresql", "postgresql+psycopg2")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -29,16 +29,18 @@ _ENCODE_HINT = (
 _SHAPE_HINT = "use postgresql://user:password@host:5432/dbname, percent-encoding special characters"
 
 
-@dataclass(frozen=True)
-class DatabaseUrl:
+class DatabaseUrl(NamedTuple):
     """A validated PostgreSQL URL, decoded into its parts."""
 
     user: str | None
-    password: str | None = field(repr=False)
+    password: str | None  # masked in repr()
     host: str | None
     port: int | None
     database: str
     query: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        return repr_without(self, "password")
 
     def libpq_params(self) -> dict[str, str]:
         """Keyword parameters for psycopg2.connect (libpq quotes them; nothing is parsed twice)."""

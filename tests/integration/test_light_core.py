@@ -50,3 +50,9 @@ def test_a_no_op_upgrade_and_check_at_head_load_nothing_heavy(server: Server, da
     assert run(["upgrade"], url).returncode == 0
     for argv in (["upgrade"], ["check"], ["check", "--wait-for-head", "5"]):
         assert probe(argv, url, []) == {"code": 0, "heavy": []}, argv
+
+
+def test_a_refused_configuration_loads_nothing_heavy() -> None:
+    """No database URL, or a malformed one: exit 2 before the engine is ever imported."""
+    for argv, url in ((["upgrade"], None), (["check"], None), (["upgrade"], "postgresql://[::1")):
+        assert probe(argv, url, []) == {"code": 2, "heavy": []}, (argv, url)

@@ -78,6 +78,7 @@ def test_environment_sets_every_setting() -> None:
         log_format="console",
         log_level="debug",
         transaction_per_migration=True,
+        backup_environment=environ,  # what a backup command inherits
     )
 
 
@@ -109,6 +110,7 @@ def test_flags_win_over_the_environment() -> None:
         log_format="json",
         log_level="error",
         transaction_per_migration=True,
+        backup_environment=environ,  # what a backup command inherits
     )
 
 
