@@ -107,14 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
             description=help_text,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        if isinstance(p, _Parser):
-            p.epilog_wanted, p.epilog_command = True, name
+        assert isinstance(p, _Parser)  # add_parser builds the parent's class: never a command without arguments
+        p.epilog_wanted, p.epilog_command = True, name
 
-            def populate() -> None:
-                _add_options(p, name)
-                arguments(p)
+        def populate() -> None:
+            _add_options(p, name)
+            arguments(p)
 
-            p.populate = populate
+        p.populate = populate
         parser.commands[name] = p
 
     for name, (help_text, arguments) in _COMMANDS.items():

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from migrator.core import urls
 from migrator.core.errors import ConfigError, ExitCode
 from migrator.core.settings import Settings, build
 
@@ -287,6 +288,15 @@ def test_settings_repr_hides_the_database_url() -> None:
     """Printing the settings never shows the URL and its password."""
     settings = build(cli_args(database_url="postgresql://u:hunter2@h/db"), {}, False)
     assert "hunter2" not in repr(settings)
+
+
+def test_settings_and_url_reprs_hide_the_password_and_the_backup_environment() -> None:
+    """The URL's own repr, and the environment a backup command inherits, are masked too."""
+    environ = {"DATABASE_URL": "postgresql://u:hunter2@h/db", "BACKUP_TOKEN": "s3cret-token"}
+    settings = build(cli_args(), environ, False)
+    assert "hunter2" not in repr(settings) and "s3cret-token" not in repr(settings)
+    url = urls.parse(settings.database_url)
+    assert url.password == "hunter2" and "hunter2" not in repr(url) and "user='u'" in repr(url)
 
 
 def test_heartbeat_interval_is_seconds_from_the_environment_and_0_turns_it_off() -> None:
