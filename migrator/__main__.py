@@ -17,7 +17,7 @@ def run() -> None:
 
     code = cli.main(started=STARTED)
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BrokenPipeError, ValueError):  # a reader closed early: the code stands
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, full, gone: the code stands
             stream.flush()
     os._exit(code)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from migrator import __version__
-from migrator.core import options, plan, report, revisions
+from migrator.core import options, plan, report, revisions, streams
 from migrator.core import settings as settings_mod
 from migrator.core.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
 from migrator.core.events import Emitter
@@ -225,52 +225,40 @@ def _joined_ranges(argv: Sequence[str]) -> list[str]:
     return out
 
 
-class _PipeSafe:
-    """stdout that a reader may close (`migrator check | head -1`): the rest is dropped, the
-    command's own exit code stands."""
-
-    def __init__(self, inner: TextIO) -> None:
-        self._inner = inner
-        self.broken = False
-
-    def write(self, text: str) -> int:
-        if not self.broken:
-            try:
-                self._inner.write(text)
-            except BrokenPipeError:
-                self.broken = True
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.broken:
-            try:
-                self._inner.flush()
-            except BrokenPipeError:
-                self.broken = True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, started: float | None = None) -> int:
-    """``started``: the process's start on time.monotonic()'s clock (__main__.py), else now."""
+    """``started``: the process's start on time.monotonic()'s clock (__main__.py), else now.
+
+    Without ``stdout`` this is the process itself: its own sys.stdout and sys.stderr are guarded
+    for the run (closed, full, a reader gone) and mask secrets in what the project's code prints."""
     started = time.monotonic() if started is None else started
-    out: TextIO = _PipeSafe(stdout if stdout is not None else sys.stdout)  # type: ignore[assignment]
+    redact = Redactor()
+    if stdout is not None:
+        return _main(argv, streams.guarded(stdout, redact), streams.guarded(sys.stderr), redact, started)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = streams.guarded(saved[0], redact), streams.guarded(saved[1], redact)
+    try:
+        return _main(argv, sys.stdout, streams.guarded(saved[1]), redact, started)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor, started: float) -> int:
     try:
         args = build_parser().parse_args(_joined_ranges(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse: usage errors are 2, --help is 0
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
     _defaults(args)
-    redact = Redactor(password_of(url) or "" for url in settings_mod.raw_urls(args))
+    for url in settings_mod.raw_urls(args):
+        redact.add(password_of(url))
     record = RunRecord(args.command)
     try:
         settings = settings_mod.from_process(args)
     except MigratorError as exc:
-        return _failed(_early_emitter(args, redact, record), exc)
+        return _failed(_early_emitter(args, redact, record, err), exc)
     redact.add(password_of(settings.database_url))
     if args.command in ("upgrade", "check") and args.revision is None:
         args.revision = settings.target
-    emitter = Emitter(settings.log_format, settings.log_level, sys.stderr, redact, settings.log_color)
+    emitter = Emitter(settings.log_format, settings.log_level, err, redact, settings.log_color)
     emitter.bind(run_id=record.run_id)
     emitter.capture_warnings()
     stop = Stop()
@@ -283,24 +271,28 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, starte
 
             logs.configure(emitter)
             _dispatch(args, session, out, record)
+        stop.raise_if_stopped()  # a signal ends every command with 128 + its number, even one that went on
         code = int(ExitCode.OK)
     except MigratorError as exc:
         code, error = _failed(emitter, exc), exc.message
     except Exception as exc:  # noqa: BLE001  (any crash still gets a logged, redacted exit code)
         emitter.emit("run.crashed", level="error", exit_code=int(ExitCode.INTERNAL), exception=_trace(exc))
         code, error = int(ExitCode.INTERNAL), f"{type(exc).__name__}: {exc}"
+    except (SystemExit, KeyboardInterrupt) as exc:  # raised by the project's code outside a migration
+        failure = MigrationFailed(f"the project's code raised {type(exc).__name__}({getattr(exc, 'code', '')!s})")
+        code, error = _failed(emitter, failure), failure.message
     finally:
         session.close()
     _report(args, settings, record, code, error, redact, emitter)
     return code
 
 
-def _early_emitter(args: argparse.Namespace, redact: Redactor, record: RunRecord) -> Emitter:
+def _early_emitter(args: argparse.Namespace, redact: Redactor, record: RunRecord, err: TextIO) -> Emitter:
     """For errors in the configuration itself: the flags' log settings when they are valid."""
-    tty = sys.stderr.isatty()
+    tty = err.isatty()
     fmt = args.log_format or ("console" if tty else "json")
     level = args.log_level or "info"
-    emitter = Emitter(fmt, level, sys.stderr, redact, color=tty and fmt == "console")
+    emitter = Emitter(fmt, level, err, redact, color=tty and fmt == "console")
     emitter.bind(run_id=record.run_id)
     return emitter
 

@@ -23,8 +23,9 @@ class ExitCode(IntEnum):
 # The one wording of the exit codes: `migrator --help` prints it, the README's table is checked against it.
 EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.OK: "success (also: nothing to do)",
-    ExitCode.MIGRATION_FAILED: "a migration failed; the hint (and the report) say what was committed before it, "
-    "as read from the database afterwards",
+    ExitCode.MIGRATION_FAILED: "a migration failed, or the run ended short of its target for any other reason (a "
+    "revision that commits itself, `sys.exit()` in env.py or a revision): the hint (and the report) say what is "
+    "committed, as read from the database afterwards",
     ExitCode.USAGE: "usage or configuration error: unknown flag, no or malformed database URL, missing or malformed "
     "`alembic.ini`, a revision file that does not load (named), an `env.py` that disagrees with `alembic.ini` on "
     "the version table or drives an asyncio engine, a blank `create` message, or the session lock is not held by "
@@ -41,8 +42,10 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.LINT_FAILED: "`lint`: a rule fired on a migration's SQL",
     ExitCode.INTERNAL: "internal error in migrator outside any migration (a bug): `run.crashed` carries the "
     "traceback; the Job fails for good",
-    ExitCode.INTERRUPTED: "interrupted by SIGINT; the running statement was cancelled and the transaction rolled back",
-    ExitCode.TERMINATED: "terminated by SIGTERM; the running statement was cancelled and the transaction rolled back",
+    ExitCode.INTERRUPTED: "interrupted by SIGINT, whatever the command: the running statement was cancelled; the hint "
+    "says what is committed, as read from the database after the cancel",
+    ExitCode.TERMINATED: "terminated by SIGTERM, whatever the command: the running statement was cancelled; the hint "
+    "says what is committed, as read from the database after the cancel",
 }
 
 
@@ -98,6 +101,10 @@ class LintFailed(MigratorError):
 class Interrupted(MigratorError):
     """A signal ended the run; the code is 128 + the signal number."""
 
-    def __init__(self, exit_code: ExitCode, message: str) -> None:
-        super().__init__(message, hint="the transaction was rolled back; run again")
+    def __init__(self, exit_code: ExitCode, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or "the running statement was cancelled; check with `migrator current`")
         self.exit_code = exit_code
+
+    def explained(self, account: str) -> Interrupted:
+        """The same stop, with the hint read from the database after the cancel."""
+        return Interrupted(self.exit_code, self.message, hint=f"{account}; run again")

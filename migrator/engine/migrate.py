@@ -16,24 +16,23 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from migrator.core import checksums, lock, output, phases, plan, revisions, state, urls
-from migrator.core.errors import ConfigError, MigrationFailed, NotAtHead
+from migrator.core.errors import ConfigError, Interrupted, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.session import Session
-from migrator.core.settings import Settings
 from migrator.engine import alembic_ops, backup, db, ddl, history, logs
 from migrator.engine.progress import Applied, Heartbeat, Progress
 from migrator.engine.project import Project
 from migrator.engine.transactions import TransactionWatch
 from migrator.engine.watch import Watch
 
-__all__ = ["check", "migrate", "read_only", "wait_only"]
+__all__ = ["Job", "check", "migrate", "read_only", "wait_only"]
 
 Verb = Callable[[Any, str], None]
 VERBS: dict[str, Verb] = {
@@ -68,44 +67,185 @@ def migration_lock(session: Session, key: int) -> Iterator[None]:
 
 def migrate(session: Session, action: str, target: str, stdout: TextIO, record: RunRecord) -> None:
     """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock."""
-    settings, stop = session.settings, session.stop
-    log = logs.get().bind(command=action, target=target)
-    project = Project.load(settings, stdout)
-    scripts = alembic_ops.script_state(project.script)  # every revision file executed here, once
-    key = lock.key_for(settings.lock_key, project.version_table, project.version_schema)
-    files = alembic_ops.revision_files(project.script)
-    writer = _HistoryWriter(project, record, files)
-    progress = Progress(stop, writer)
-    with migration_lock(session, key), db.connection(session) as conn:
-        before = project.read_state(conn)
-        writer.before = before.current
-        record.from_revision = record.to_revision = revisions.describe(before.current)
+    Job(session, action, target, stdout, record).run()
+
+
+class Job:
+    """One upgrade, downgrade or stamp under the migration lock, and what its steps share.
+
+    Its result is read, not assumed: the run ends by reading the version table and the history
+    afresh, and it succeeds only when what it set out to apply (or revert) is there.
+    """
+
+    def __init__(self, session: Session, action: str, target: str, stdout: TextIO, record: RunRecord) -> None:
+        self.session, self.settings, self.stop = session, session.settings, session.stop
+        self.action, self.target, self.record = action, target, record
+        self.log = logs.get().bind(command=action, target=target)
+        self.project = Project.load(self.settings, stdout)
+        self.scripts = alembic_ops.script_state(self.project.script)  # every revision file executed here, once
+        self.files = alembic_ops.revision_files(self.project.script)
+        self.writer = _HistoryWriter(self.project, record, self.files)
+        self.progress = Progress(self.stop, self.writer)
+        self.before = state.Facts(None)
+
+    def run(self) -> None:
+        project = self.project
+        key = lock.key_for(self.settings.lock_key, project.version_table, project.version_schema)
+        with migration_lock(self.session, key), db.connection(self.session) as conn:
+            self.before = project.read_state(conn)
+            self.writer.before = self.before.current
+            self.record.from_revision = self.record.to_revision = revisions.describe(self.before.current)
+            try:
+                after = self._locked(conn)
+            except Interrupted as exc:
+                self.stop.set_cancel(None)  # the watcher keeps cancelling: not the reads that explain the stop
+                raise exc.explained(self.account(conn)) from exc.__cause__
+            _remember_head(conn, project, self.scripts, after, self.record, self.log, self.session.fingerprint)
+        _summary(self.log, self.before.current, after.current, self.progress.applied, self.session.started)
+
+    def _locked(self, conn: Connection) -> state.Facts:
+        """Under the lock: baseline, decide, refuse changed files, back up, apply; the state as read after."""
+        project, settings, action, target = self.project, self.settings, self.action, self.target
         if action == "upgrade" and settings.baseline:
-            before = _baseline(conn, project, settings.baseline, before, record, files, log)
-        outcome = project.decide(action, target, before, scripts)
+            self.before = _baseline(conn, project, settings.baseline, self.before, self.record, self.files, self.log)
+        outcome = project.decide(action, target, self.before, self.scripts)
         if isinstance(outcome, plan.Refuse):
             raise outcome.error
         if action == "upgrade":
-            _refuse_changed(conn, project, settings.allow_changed, record, files, log)
+            _refuse_changed(conn, project, settings.allow_changed, self.record, self.files, self.log)
         targets = [target]
         if action == "upgrade" and settings.phase == "expand":
-            outcome, targets = _expand_only(project, outcome, target, before, log)
-        after = before
-        progress.expect(_steps(project, action, target, before, outcome))
+            outcome, targets = _expand_only(project, outcome, target, self.before, self.log)
+        self.progress.expect(_steps(project, action, target, self.before, outcome))
         if isinstance(outcome, plan.NothingToDo):
-            log.info("run.nothing_to_do", revision=outcome.revision, reason=outcome.reason)
-        else:
-            if settings.backup_command and action != "stamp":
-                env = backup.environment(conn.engine.url, settings.backup_environment, record.from_revision, target)
-                backup.run(settings.backup_command, env, stop)
+            self.log.info("run.nothing_to_do", revision=outcome.revision, reason=outcome.reason)
+            return self.before
+        expected = self._expected(outcome)
+        if settings.backup_command and action != "stamp":
+            env = backup.environment(
+                urls.parse(settings.database_url), settings.backup_environment, self.record.from_revision or "", target
+            )
+            backup.run(settings.backup_command, env, self.stop)
+        try:
+            self._run_with_retries(conn, targets)
+        finally:
+            after = _state_after(conn, project, self.before)
+            self.record.to_revision = revisions.describe(after.current)
+            self._note_applied()
+        self._require(conn, expected, after)
+        return after
+
+    def _expected(self, outcome: plan.Outcome) -> Expected:
+        """What the run must leave behind: the revisions applied (upgrade) or gone (downgrade)."""
+        if self.action == "upgrade" and isinstance(outcome, plan.Work):
+            return Expected(present=tuple(rev for rev, _ in outcome.pending), absent=())
+        if self.action == "downgrade":
+            reverted = alembic_ops.reverting_or_error(self.project.script, self.target, self.before.current)
+            if isinstance(reverted, list):
+                return Expected(present=(), absent=tuple(rev for rev, _ in reverted))
+        return Expected((), ())
+
+    def _require(self, conn: Connection, expected: Expected, after: state.Facts) -> None:
+        """Exit 0 only at the target, as read: a run that ended short of it failed, whatever Alembic said."""
+        applied = set(alembic_ops.ancestors(self.project.script, after.current)) if after.current else set()
+        missing = [rev for rev in expected.present if rev not in applied]
+        left = [rev for rev in expected.absent if rev in applied]
+        if not missing and not left:
+            return
+        _keep_committed(conn, self.project, self.progress, self.record)
+        self._note_applied()
+        not_done = missing or left
+        self.log.warning("migration.not_committed", revisions=not_done)
+        verb = "applied" if missing else "reverted"
+        raise MigrationFailed(
+            f"the run ended short of its target {self.target}: the database is at "
+            f"{revisions.describe(after.current)} as read afterwards, {len(not_done)} migration(s) not {verb} "
+            f"({_listed(not_done)})",
+            hint="Alembic ran them, but their transaction was never committed: a revision ended the transaction "
+            "itself (op.get_bind().commit(), a COMMIT) or env.py did not commit it; put statements that must run "
+            "outside a transaction in `with op.get_context().autocommit_block():`. " + self.account(conn),
+        )
+
+    def _note_applied(self) -> None:
+        self.record.applied = [{"revision": a.revision, "duration_ms": a.duration_ms} for a in self.progress.applied]
+
+    def account(self, conn: Connection) -> str:
+        """What is committed now, read from the database (for every hint of a run that did not finish)."""
+        return _state_after_failure(conn, self.project, self.before, self.record, self.progress.partly_committed)
+
+    def _run_with_retries(self, conn: Connection, targets: list[str]) -> None:
+        """Run the command; when a statement gave up waiting for a lock, retry from where the database is."""
+        settings, progress, writer = self.settings, self.progress, self.writer
+        ddl.set_timeouts(conn, settings.ddl_lock_timeout, settings.statement_timeout)
+        backend_pid = int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
+        conn.commit()
+        attempts = settings.ddl_retries + 1
+        for attempt in range(1, attempts + 1):
+            blockers = ddl.Blockers(backend_pid)
+            heartbeat = Heartbeat(backend_pid, progress.current, settings.heartbeat_interval)
+            watch = Watch(
+                conn.engine.url,
+                [blockers.observe, heartbeat.observe],
+                interval=0.2,
+                grace=min(0.5, settings.ddl_lock_timeout / 2),
+            )
             try:
-                _run_with_retries(project, conn, settings, action, targets, progress, writer, before, record)
-            finally:
-                after = _state_after(conn, project, before)
-                record.to_revision = revisions.describe(after.current)
-                record.applied = [{"revision": a.revision, "duration_ms": a.duration_ms} for a in progress.applied]
-        _remember_head(conn, project, scripts, after, record, log, session.fingerprint)
-    _summary(log, before.current, after.current, progress.applied, session.started)
+                try:
+                    with watch, progress:
+                        self._run(conn, targets)
+                finally:
+                    writer.close()
+                return
+            except MigrationFailed as exc:
+                writer.table_known = False
+                failed = progress.abandon()
+                _keep_committed(conn, self.project, progress, self.record)
+                _record_failure(conn, self.project, self.record, failed)
+                if not ddl.is_lock_timeout(exc) or attempt == attempts:
+                    raise _with_blockers(exc, blockers.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
+                delay = min(10.0, 0.5 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
+                self.log.warning(
+                    "migration.lock_timeout",
+                    attempt=attempt,
+                    retry_in_ms=round(delay * 1000),
+                    revision=failed[0] if failed else None,
+                    blockers=[b.describe() for b in blockers.seen],
+                )
+                self.stop.sleep(delay)
+                self.stop.raise_if_stopped()
+                self.before = self.project.read_state(conn)
+
+    def _run(self, conn: Connection, targets: list[str]) -> None:
+        """One Alembic verb on the locked connection; Alembic opens and commits the transactions."""
+        project, progress = self.project, self.progress
+        if conn.in_transaction():
+            conn.commit()
+        watch = TransactionWatch(self.writer.flush)
+        hooks = project.hooks(
+            conn, self.settings.transaction_per_migration, [progress.on_version_apply, watch.on_version_apply]
+        )
+        hooks.stop = self.stop
+
+        with (
+            alembic_ops.driving(project.cfg, project.script, hooks),
+            alembic_ops.translated_migration_errors(
+                self.stop, lambda: self.account(conn), project.script, progress.running
+            ),
+        ):
+            with progress.noting_commits(conn):
+                for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
+                    VERBS[self.action](project.cfg, target)
+            progress.finish()
+
+
+class Expected(NamedTuple):
+    present: tuple[str, ...]  # revisions the run applies
+    absent: tuple[str, ...]  # revisions the run reverts
+
+
+def _listed(revs: Sequence[str], shown: int = 5) -> str:
+    more = f", … {len(revs) - shown} more" if len(revs) > shown else ""
+    return ", ".join(revs[:shown]) + more
 
 
 def _steps(project: Project, action: str, target: str, before: state.Facts, outcome: plan.Outcome) -> int | None:
@@ -293,70 +433,6 @@ def _row(
     return history.Row(revision, direction, digest, started_at, duration_ms, success)
 
 
-def _run_with_retries(
-    project: Project,
-    conn: Connection,
-    settings: Settings,
-    action: str,
-    targets: list[str],
-    progress: Progress,
-    writer: _HistoryWriter,
-    before: state.Facts,
-    record: RunRecord,
-) -> None:
-    """Run the command; when a statement gave up waiting for a lock, retry from where the database is."""
-    log = logs.get()
-    stop = progress.stop
-    ddl.set_timeouts(conn, settings.ddl_lock_timeout, settings.statement_timeout)
-    backend_pid = int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
-    conn.commit()
-    attempts = settings.ddl_retries + 1
-    for attempt in range(1, attempts + 1):
-        blockers = ddl.Blockers(backend_pid)
-        heartbeat = Heartbeat(backend_pid, progress.current, settings.heartbeat_interval)
-        watch = Watch(
-            conn.engine.url,
-            [blockers.observe, heartbeat.observe],
-            interval=0.2,
-            grace=min(0.5, settings.ddl_lock_timeout / 2),
-        )
-        try:
-            try:
-                with watch, progress:
-                    _run(
-                        project,
-                        conn,
-                        action,
-                        targets,
-                        settings.transaction_per_migration,
-                        progress,
-                        writer,
-                        before,
-                        record,
-                    )
-            finally:
-                writer.close()
-            return
-        except MigrationFailed as exc:
-            writer.table_known = False
-            failed = progress.abandon()
-            _keep_committed(conn, project, progress, record)
-            _record_failure(conn, project, record, failed)
-            if not ddl.is_lock_timeout(exc) or attempt == attempts:
-                raise _with_blockers(exc, blockers.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
-            delay = min(10.0, 0.5 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
-            log.warning(
-                "migration.lock_timeout",
-                attempt=attempt,
-                retry_in_ms=round(delay * 1000),
-                revision=failed[0] if failed else None,
-                blockers=[b.describe() for b in blockers.seen],
-            )
-            stop.sleep(delay)
-            stop.raise_if_stopped()
-            before = project.read_state(conn)
-
-
 def _keep_committed(conn: Connection, project: Project, progress: Progress, record: RunRecord) -> None:
     """After a failure, only the steps whose history rows were committed count as applied."""
     try:
@@ -400,38 +476,6 @@ def _record_failure(
             history.record(conn, project.version_schema, record.run_id, [row])
     except DBAPIError as exc:  # the connection is gone; the failure itself is reported either way
         logs.get().debug("history.not_recorded", revision=revision, reason=db.error_text(exc))
-
-
-def _run(
-    project: Project,
-    conn: Connection,
-    action: str,
-    targets: list[str],
-    per_migration: bool,
-    progress: Progress,
-    writer: _HistoryWriter,
-    before: state.Facts,
-    record: RunRecord,
-) -> None:
-    """One Alembic verb on the locked connection; Alembic opens and commits the transactions."""
-    stop = progress.stop
-    if conn.in_transaction():
-        conn.commit()
-    watch = TransactionWatch(writer.flush)
-    hooks = project.hooks(conn, per_migration, [progress.on_version_apply, watch.on_version_apply])
-    hooks.stop = stop
-
-    def state_now() -> str:
-        return _state_after_failure(conn, project, before, record, progress.partly_committed)
-
-    with (
-        alembic_ops.driving(project.cfg, project.script, hooks),
-        alembic_ops.translated_migration_errors(stop, state_now, project.script, progress.running),
-    ):
-        with progress.noting_commits(conn):
-            for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
-                VERBS[action](project.cfg, target)
-        progress.finish()
 
 
 def _state_after_failure(

@@ -69,10 +69,16 @@ def test_each_error_carries_its_exit_code(error: type[MigratorError], code: Exit
 
 @pytest.mark.parametrize("code", [ExitCode.INTERRUPTED, ExitCode.TERMINATED])
 def test_interrupted_carries_the_signal_exit_code(code: ExitCode) -> None:
-    """A signal's exit code is 128 + its number, and the hint says the work was rolled back."""
+    """A signal's exit code is 128 + its number; the hint claims no rollback until one was read."""
     raised = Interrupted(code, "interrupted by a signal")
     assert (raised.exit_code, raised.message, raised.hint) == (
         code,
         "interrupted by a signal",
-        "the transaction was rolled back; run again",
+        "the running statement was cancelled; check with `migrator current`",
+    )
+    explained = raised.explained("rolled back; the database is still at a1")
+    assert (explained.exit_code, explained.message, explained.hint) == (
+        code,
+        "interrupted by a signal",
+        "rolled back; the database is still at a1; run again",
     )
