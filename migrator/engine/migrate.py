@@ -87,12 +87,13 @@ class Job:
         self.writer = _HistoryWriter(self.project, record, self.files)
         self.progress = Progress(self.stop, self.writer)
         self.before = state.Facts(None)
+        self.initial = self.before  # as the run found the database, before any baseline or retry
 
     def run(self) -> None:
         project = self.project
         key = lock.key_for(self.settings.lock_key, project.version_table, project.version_schema)
         with migration_lock(self.session, key), db.connection(self.session) as conn:
-            self.before = project.read_state(conn)
+            self.before = self.initial = project.read_state(conn)
             self.writer.before = self.before.current
             self.record.from_revision = self.record.to_revision = revisions.describe(self.before.current)
             try:
@@ -171,7 +172,7 @@ class Job:
 
     def account(self, conn: Connection) -> str:
         """What is committed now, read from the database (for every hint of a run that did not finish)."""
-        return _state_after_failure(conn, self.project, self.before, self.record, self.progress.partly_committed)
+        return _state_after_failure(conn, self.project, self.initial, self.record, self.progress.partly_committed)
 
     def _run_with_retries(self, conn: Connection, targets: list[str]) -> None:
         """Run the command; when a statement gave up waiting for a lock, retry from where the database is."""
@@ -481,7 +482,8 @@ def _record_failure(
 def _state_after_failure(
     conn: Connection, project: Project, before: state.Facts, record: RunRecord, partly_committed: list[str]
 ) -> str:
-    """The hint's account of the database, read again after the failure (never assumed)."""
+    """The hint's account of the database, read again after the failure (never assumed); ``before`` is
+    the database as this run found it."""
     try:
         if conn.in_transaction():
             conn.rollback()
@@ -496,9 +498,14 @@ def _state_after_failure(
     partly = [revision for revision in partly_committed if revision not in committed]
     if now.current == before.current and not committed:
         return f"rolled back; the database is still at {revisions.describe(before.current)}" + _partly(partly)
-    shown = ", ".join(committed) if committed else "none recorded"
+    if not committed:
+        return (
+            f"no migration was committed, but the database is now at {revisions.describe(now.current)} (it was at "
+            f"{revisions.describe(before.current)} when the run began: a stamp, such as --baseline, is committed)"
+            + _partly(partly)
+        )
     return (
-        f"{len(committed)} migration(s) were committed before the failure ({shown}); "
+        f"{len(committed)} migration(s) were committed before the failure ({_listed(committed)}); "
         f"the database is now at {revisions.describe(now.current)}" + _partly(partly)
     )
 
@@ -508,7 +515,9 @@ def _partly(steps: list[str]) -> str:
         return ""
     return (
         f"; but {', '.join(steps)} committed part of its work itself first (an autocommit_block, e.g. a "
-        "migrator.online helper): that part stays, and the next run runs it again from the top"
+        "migrator.online helper): that part stays, and the next run runs it again from the top, which succeeds "
+        "only if what it committed can run twice (IF NOT EXISTS, a resumable backfill); otherwise undo that part "
+        "by hand or make the step idempotent before running again"
     )
 
 

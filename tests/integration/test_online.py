@@ -276,7 +276,9 @@ def test_a_row_that_fails_validation_leaves_the_not_valid_constraint_for_the_rer
     assert "violat" in failed.event("run.failed")["error"]
     assert failed.event("run.failed")["hint"] == (
         "rolled back; the database is still at s1; but h1 committed part of its work itself first (an "
-        "autocommit_block, e.g. a migrator.online helper): that part stays, and the next run runs it again from the top"
+        "autocommit_block, e.g. a migrator.online helper): that part stays, and the next run runs it again from the "
+        "top, which succeeds only if what it committed can run twice (IF NOT EXISTS, a resumable backfill); otherwise "
+        "undo that part by hand or make the step idempotent before running again"
     )
     assert query(server, database, validated) == [(False,)]
     execute(server, database, fix_data)
