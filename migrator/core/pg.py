@@ -6,6 +6,9 @@ The retry loop is written out rather than built on tenacity: importing tenacity 
 retry only what may pass, stop at a deadline or a signal, back off exponentially with
 jitter and a low cap (a database that just became ready is noticed within ~50 ms),
 re-raise as DatabaseUnavailable naming the last error.
+
+Each attempt's connect_timeout is the URL's when it names one (it is passed as written: the
+operator knows the network), else derived from the time left before the deadline.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ T = TypeVar("T")
 APPLICATION_NAME = "migrator"
 CLIENT_CHECK_INTERVAL_MS = 1000
 SUMMARY_EVERY = 5.0
+# Doubling past this many times is above any cap (and 2.0 ** 1024 overflows a float).
+_MAX_DOUBLINGS = 64
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}
 # libpq messages of errors that retrying cannot fix.
 _PERMANENT_MARKERS = (
@@ -50,7 +55,8 @@ class Backoff(NamedTuple):
     jitter: float = 0.01
 
     def delay(self, attempt: int, unit_random: float) -> float:
-        return float(min(self.first * 2 ** (attempt - 1), self.cap) + unit_random * self.jitter)
+        doublings = min(max(attempt - 1, 0), _MAX_DOUBLINGS)
+        return min(self.first * 2.0**doublings, self.cap) + unit_random * self.jitter
 
 
 DEFAULT_BACKOFF = Backoff()
@@ -88,10 +94,19 @@ def driver() -> Any:
 
 def params(url: DatabaseUrl) -> dict[str, str]:
     """libpq's parameters for every connection migrator opens: keepalives, its application_name
-    unless the URL names one, and the URL's own parts."""
+    unless the URL names one, and the URL's own parts, but not connect_timeout: each caller
+    passes that once, from connect_timeout()."""
     found = {**KEEPALIVES, **url.libpq_params()}
     found.setdefault("application_name", APPLICATION_NAME)
+    found.pop("connect_timeout", None)
     return found
+
+
+def connect_timeout(url: DatabaseUrl, remaining: float) -> str:
+    """The URL's connect_timeout when it names one, else the seconds left (libpq counts whole
+    seconds and treats 1 as 2), from 2 to 10."""
+    given = url.libpq_params().get("connect_timeout")
+    return given if given else str(max(2, min(10, int(remaining) + 1)))
 
 
 def connection_lost(message: str) -> DatabaseUnavailable:
@@ -108,8 +123,7 @@ def connect(url: DatabaseUrl, timeout: float, stop: Stop, emitter: Emitter) -> A
     options = params(url)
 
     def once(remaining: float) -> Any:
-        # libpq counts connect_timeout in whole seconds and treats 1 as 2.
-        conn = psycopg2.connect(connect_timeout=max(2, min(10, int(remaining) + 1)), **options)
+        conn = psycopg2.connect(connect_timeout=connect_timeout(url, remaining), **options)
         conn.autocommit = True
         return conn
 

@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from migrator.core.state import identifier
+
 DEFAULT_VERSION_TABLE = "alembic_version"
 # Alembic's own filters for revision files (script/base.py).
 _SOURCE_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
@@ -63,7 +65,8 @@ class Unreadable(NamedTuple):
 
 
 def locate(config_path: Path) -> Locations | Unreadable:
-    """The version locations as Alembic would find them from ``config_path``."""
+    """The version locations as Alembic would find them from ``config_path``; a version table no
+    PostgreSQL name can be is a ConfigError here already, as the full stage would refuse it."""
     options = _options(config_path)
     if isinstance(options, Unreadable):
         return options
@@ -84,12 +87,14 @@ def locate(config_path: Path) -> Locations | Unreadable:
             directories.append(resolved)
     else:
         directories = [script_dir / "versions"]
+    table = identifier("version_table", options.get("version_table") or DEFAULT_VERSION_TABLE, str(config_path))
+    schema = options.get("version_table_schema") or None
     return Locations(
         tuple(directories),
         recursive=str(options.get("recursive_version_locations", "")).lower() in _TRUE,
         sourceless=str(options.get("sourceless", "")).lower() in _TRUE,
-        version_table=options.get("version_table") or DEFAULT_VERSION_TABLE,
-        version_table_schema=options.get("version_table_schema") or None,
+        version_table=table,
+        version_table_schema=identifier("version_table_schema", schema, str(config_path)) if schema else None,
     )
 
 

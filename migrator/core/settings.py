@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from migrator.core import urls
 from migrator.core.errors import ConfigError
-from migrator.core.options import LOG_FORMATS, LOG_LEVELS, env
+from migrator.core.options import BY_NAME, LOG_FORMATS, LOG_LEVELS, env
 from migrator.core.phases import PHASES
 from migrator.core.redact import repr_without
 
@@ -23,6 +23,11 @@ DEFAULT_LOCK_TIMEOUT = 600.0
 DEFAULT_DDL_LOCK_TIMEOUT = 5.0
 DEFAULT_DDL_RETRIES = 5
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
+# What the other side can take: PostgreSQL counts lock_timeout and statement_timeout in whole
+# milliseconds in a 32-bit integer; a Python thread waits at most threading.TIMEOUT_MAX seconds.
+POSTGRESQL_MAX_SECONDS = (2**31 - 1) / 1000
+POSTGRESQL_MIN_SECONDS = 0.001  # less rounds to 0 ms, which PostgreSQL reads as "no timeout"
+PYTHON_MAX_SECONDS = float(int(threading.TIMEOUT_MAX))
 # Kubernetes reads a container's termination message from here.
 TERMINATION_LOG = Path("/dev/termination-log")
 _TRUE = {"1", "true", "yes", "on"}
@@ -64,8 +69,8 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
     return Settings(
         config_path=Path(_pick(args.config_path, environ, env("config_path")) or "alembic.ini"),
         database_url=_database_url(args.database_url, environ),
-        wait_timeout=_seconds(args.wait_timeout, environ, env("wait_timeout"), DEFAULT_WAIT_TIMEOUT),
-        lock_timeout=_seconds(args.lock_timeout, environ, env("lock_timeout"), DEFAULT_LOCK_TIMEOUT),
+        wait_timeout=_seconds("wait_timeout", args.wait_timeout, environ, DEFAULT_WAIT_TIMEOUT),
+        lock_timeout=_seconds("lock_timeout", args.lock_timeout, environ, DEFAULT_LOCK_TIMEOUT),
         lock_key=_lock_key(environ.get(env("lock_key"))),
         log_format=log_format,
         log_level=_choice(args.log_level, environ, env("log_level"), LOG_LEVELS, "info"),
@@ -79,10 +84,10 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         report_path=_report_path(getattr(args, "report_path", None), environ),
         backup_command=_pick(getattr(args, "backup_command", None), environ, env("backup_command")),
         backup_environment=dict(environ),
-        ddl_lock_timeout=_seconds(None, environ, env("ddl_lock_timeout"), DEFAULT_DDL_LOCK_TIMEOUT),
+        ddl_lock_timeout=_seconds("ddl_lock_timeout", None, environ, DEFAULT_DDL_LOCK_TIMEOUT, postgresql=True),
         ddl_retries=_count(environ, env("ddl_retries"), DEFAULT_DDL_RETRIES),
-        statement_timeout=_optional_seconds(environ, env("statement_timeout")),
-        heartbeat_interval=_seconds(None, environ, env("heartbeat_interval"), DEFAULT_HEARTBEAT_INTERVAL),
+        statement_timeout=_seconds("statement_timeout", None, environ, 0.0, postgresql=True) or None,
+        heartbeat_interval=_seconds("heartbeat_interval", None, environ, DEFAULT_HEARTBEAT_INTERVAL),
         target=_target(environ.get(env("target"))),
         phase=_choice(getattr(args, "phase", None), environ, env("phase"), PHASES, "all"),
     )
@@ -156,19 +161,36 @@ def _read_database_url(flag: str | None, environ: Mapping[str, str]) -> str | No
     return content
 
 
-def _seconds(flag: float | None, environ: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(
+    name: str, flag: float | None, environ: Mapping[str, str], default: float, postgresql: bool = False
+) -> float:
+    """The option ``name`` in seconds, within what the side that waits can take (``postgresql``: a session
+    setting in milliseconds; else a wait in Python); 0 is always allowed (one attempt, or off)."""
+    option = BY_NAME[name]
+    variable = env(name)
+    low, high = (POSTGRESQL_MIN_SECONDS, POSTGRESQL_MAX_SECONDS) if postgresql else (0.0, PYTHON_MAX_SECONDS)
+    span = f"0 or {low:g} to {high:.15g}" if low else f"0 to {high:.15g}"
     if flag is not None:
-        value = flag
-    elif environ.get(name):
-        try:
-            value = float(environ[name])
-        except ValueError:
-            raise ConfigError(f"{name}={environ[name]!r} is not a number of seconds") from None
+        given, value, where = f"{option.flags[-1]} {flag:g}", flag, option.flags[-1]
     else:
-        return default
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{name.lower()} must be 0 or more seconds, got {value:g}")
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            return default
+        given, where = f"{variable}={raw!r}", variable
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"{given} is not a number of seconds", hint=_in_range(where, span, option.default)
+            ) from None
+    if value != 0 and not low <= value <= high:  # nan fails every comparison
+        why = " (PostgreSQL takes it in whole milliseconds, a 32-bit integer)" if postgresql else ""
+        raise ConfigError(f"{given} is out of range: {span} seconds{why}", hint=_in_range(where, span, option.default))
     return value
+
+
+def _in_range(where: str, span: str, default: str) -> str:
+    return f"set {where} to a number of seconds, {span} (default: {default})"
 
 
 def _revision_list(flags: list[str] | None, env: str | None) -> tuple[str, ...]:
@@ -179,6 +201,8 @@ def _revision_list(flags: list[str] | None, env: str | None) -> tuple[str, ...]:
 
 def _report_path(flag: str | None, environ: Mapping[str, str]) -> Path | None:
     chosen = _pick(flag, environ, env("report_path"))
+    if chosen and "\x00" in chosen:  # no file name holds one (os.open would raise ValueError)
+        raise ConfigError(f"{env('report_path')} contains a NUL byte", hint="name the report file without one")
     if chosen:
         return Path(chosen)
     return TERMINATION_LOG if TERMINATION_LOG.exists() else None
@@ -188,31 +212,26 @@ def _count(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
+    hint = f"set {name} to a whole number, 0 or more"
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number", hint=hint) from None
     if value < 0:
-        raise ConfigError(f"{name} must be 0 or more, got {value}")
+        raise ConfigError(f"{name}={raw!r} is out of range: 0 or more", hint=hint)
     return value
-
-
-def _optional_seconds(environ: Mapping[str, str], name: str) -> float | None:
-    if not environ.get(name, "").strip():
-        return None
-    value = _seconds(None, environ, name, 0.0)
-    return value if value > 0 else None
 
 
 def _lock_key(raw: str | None) -> int | None:
     if not raw:
         return None
+    hint = "set MIGRATOR_LOCK_KEY to a signed 64-bit integer (decimal or 0x…), or unset it to derive the key"
     try:
         key = int(raw, 0) if raw.lower().startswith(("0x", "-0x")) else int(raw, 10)
     except ValueError:
-        raise ConfigError(f"MIGRATOR_LOCK_KEY={raw!r} is not an integer") from None
+        raise ConfigError(f"MIGRATOR_LOCK_KEY={raw!r} is not an integer", hint=hint) from None
     if not -(2**63) <= key < 2**63:
-        raise ConfigError("MIGRATOR_LOCK_KEY must fit in a signed 64-bit integer")
+        raise ConfigError("MIGRATOR_LOCK_KEY must fit in a signed 64-bit integer", hint=hint)
     return key
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from migrator.core.checksums import HISTORY_TABLE
+from migrator.core.errors import ConfigError
 
 STATE_TABLE = "migrator_state"
 OWN_TABLES = frozenset({HISTORY_TABLE, STATE_TABLE})
@@ -51,12 +52,32 @@ def qualified(table: str, schema: str | None) -> str:
 
 
 def quote(name: str) -> str:
-    """A PostgreSQL identifier, quoted."""
+    """A PostgreSQL identifier, quoted as psycopg2.sql.Identifier quotes it: whatever ``name`` holds
+    (a ``"``, a ``;``, spaces) is part of the name, never SQL. THE quoting of every identifier from
+    configuration (the version table, its schema, migrator's own tables beside it)."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def _name(table: str, schema: str | None) -> str:
+def sql_name(table: str, schema: str | None) -> str:
+    """``table`` in ``schema`` (the search path's first schema without one) as SQL, e.g. for to_regclass()."""
     return f"{quote(schema)}.{quote(table)}" if schema else quote(table)
+
+
+def statement_name(table: str, schema: str | None) -> str:
+    """:func:`sql_name` as it goes into the text of a statement: migrator runs every statement through
+    psycopg2 with parameters (SQLAlchemy's exec_driver_sql always passes some), where ``%`` starts one."""
+    return sql_name(table, schema).replace("%", "%%")
+
+
+def identifier(option: str, value: str, where: str) -> str:
+    """``value`` of the ``option`` (version_table, version_table_schema) when PostgreSQL can name
+    something so; a NUL byte cannot be part of any identifier (nor of any SQL text)."""
+    if "\x00" in value:
+        raise ConfigError(
+            f"{option} in {where} contains a NUL byte, which no PostgreSQL name can hold",
+            hint=f"fix {option} in {where}",
+        )
+    return value
 
 
 _PROBE = (
@@ -70,8 +91,9 @@ _PROBE = (
 
 def read(query: Query, table: str, schema: str | None) -> Facts:
     """Which tables exist (and, without a version table, which others there are); then the rows."""
-    version, state = _name(table, schema), _name(STATE_TABLE, schema)
-    has_version, has_state, tables = query(_PROBE, (version, state, version, quote(schema) if schema else None))
+    names = sql_name(table, schema), sql_name(STATE_TABLE, schema)
+    has_version, has_state, tables = query(_PROBE, (*names, names[0], quote(schema) if schema else None))
+    version, state = statement_name(table, schema), statement_name(STATE_TABLE, schema)
     if not has_version:
         return Facts(None, tuple(t for t in tables or () if t != table and t not in OWN_TABLES))
     if not has_state:

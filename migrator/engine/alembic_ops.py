@@ -58,7 +58,7 @@ def make_config(config_path: Path, url: URL | None, stdout: TextIO) -> Config:
         )
     cfg = _config(config_path, stdout)
     try:
-        _ = cfg.file_config  # parsed here, not somewhere deep inside a command
+        _main_section(cfg, config_path)  # parsed here, not somewhere deep inside a command
         cfg.get_main_option("script_location")
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise ConfigError(
@@ -71,6 +71,26 @@ def make_config(config_path: Path, url: URL | None, stdout: TextIO) -> Config:
     return cfg
 
 
+def _main_section(cfg: Config, config_path: Path) -> None:
+    """The ini file's [alembic] section, which Alembic's getters require; pyproject.toml's [tool.alembic]
+    may hold the options instead (Alembic 1.16+), and then the section is made empty here."""
+    if cfg.file_config.has_section(cfg.config_ini_section):
+        return
+    from_toml = getattr(cfg, "get_alembic_option", None)
+    try:
+        in_toml = from_toml is not None and from_toml("script_location") is not None
+    except (ValueError, CommandError) as exc:  # tomllib.TOMLDecodeError is a ValueError
+        raise ConfigError(f"cannot read pyproject.toml beside {config_path}: {exc}", hint="fix its syntax") from None
+    if not in_toml:
+        empty = " (the file is empty)" if config_path.stat().st_size == 0 else ""
+        raise ConfigError(
+            f"{config_path} has no [{cfg.config_ini_section}] section{empty}",
+            hint=f"add an [{cfg.config_ini_section}] section with script_location (the directory of env.py and "
+            "versions/), as `alembic init` writes it, or pass -c/--config naming the project's alembic.ini",
+        )
+    cfg.file_config.add_section(cfg.config_ini_section)
+
+
 def _config(config_path: Path, stdout: TextIO) -> Config:
     """As the alembic CLI builds it: with pyproject.toml's [tool.alembic] (Alembic 1.16+) beside the ini."""
     pyproject = config_path.resolve().parent / "pyproject.toml"
@@ -81,18 +101,24 @@ def _config(config_path: Path, stdout: TextIO) -> Config:
 
 def version_table(cfg: Config) -> tuple[str, str | None]:
     """(table, schema) of the version table, as alembic.ini declares it for env.py and us."""
-    table = cfg.get_main_option("version_table") or DEFAULT_VERSION_TABLE
+    where = cfg.config_file_name or "alembic.ini"
+    table = state.identifier("version_table", cfg.get_main_option("version_table") or DEFAULT_VERSION_TABLE, where)
     schema = cfg.get_main_option("version_table_schema") or None
-    return table, schema
+    return table, state.identifier("version_table_schema", schema, where) if schema else None
 
 
 def load_script(cfg: Config) -> ScriptDirectory:
+    """The project's scripts, every revision file loaded and the revision graph built here, where
+    a file that does not load or a graph that does not hold becomes migrator's error."""
     try:
-        return ScriptDirectory.from_config(cfg)
+        script = ScriptDirectory.from_config(cfg)
     except CommandError as exc:
         raise ConfigError(
             f"cannot load the migration scripts: {exc}", hint="check script_location in alembic.ini"
         ) from exc
+    with translated_revision_errors(script):
+        script.get_heads()  # Alembic's map of every revision: each file is executed once, now
+    return script
 
 
 def script_state(script: ScriptDirectory) -> ScriptState:
@@ -333,16 +359,21 @@ def merge(cfg: Config, revisions: list[str], message: str) -> list[str]:
     return [written.path] if written is not None else []
 
 
-def failing_file(exc: BaseException, script: ScriptDirectory | None) -> str | None:
-    """The revision (or env.py) file that failed to load: its module-level frame under the scripts' directories."""
+def failing_file(exc: BaseException, script: ScriptDirectory | None, revisions_only: bool = False) -> str | None:
+    """The revision (or env.py) file that failed to load: its module-level frame under the scripts' directories
+    (``revisions_only``: under the version locations, env.py left out: env.py's module-level code is what runs
+    every migration, so its frame is in every traceback while a command runs)."""
     if isinstance(exc, SyntaxError) and exc.filename:
         return exc.filename
-    roots = [str(Path(script.dir).resolve())] if script is not None else []
-    if script is not None:
-        roots += [str(Path(p).resolve()) for p in script._version_locations]
+    if script is None:
+        return None
+    roots = [] if revisions_only else [Path(script.dir).resolve()]
+    roots += [Path(p).resolve() for p in script._version_locations]
+    env_py = Path(script.dir).resolve() / "env.py"
     found = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        inside = any(str(Path(frame.filename).resolve()).startswith(root) for root in roots)
+        path = Path(frame.filename).resolve()
+        inside = any(path.is_relative_to(root) for root in roots) and not (revisions_only and path == env_py)
         if inside and frame.name == "<module>":
             found = frame.filename
     return found
@@ -370,20 +401,45 @@ def revision_error(exc: BaseException, script: ScriptDirectory | None, what: str
         return RevisionStateError(f"{prefix}{exc}", hint="check the revision id with `migrator history`")
     if _is_async_setup(exc):
         return _async_refusal(exc)
-    if isinstance(exc, (SyntaxError, ImportError, AttributeError, NameError)):
-        where = failing_file(exc, script)
-        if where is None and not isinstance(exc, (SyntaxError, ImportError)):
-            return None  # raised while running, not while loading
+    # Any exception from a revision file's module-level code; those four from env.py's too.
+    where = failing_file(exc, script, revisions_only=True)
+    if where is None and isinstance(exc, (SyntaxError, ImportError, AttributeError, NameError)):
+        where = failing_file(exc, script)  # None: raised while running, not while loading
+    if where is not None or isinstance(exc, (SyntaxError, ImportError)):
         return ConfigError(
             f"cannot load the migration scripts: {where or 'a revision file'}: {type(exc).__name__}: {exc}",
             hint=f"fix {where}" if where else "fix the revision file named in the error",
         )
+    if isinstance(exc, KeyError) and script is not None:
+        return _missing_revision(script, exc)
     if isinstance(exc, FileNotFoundError):
         return ConfigError(
             f"cannot write the revision: {exc.strerror}: {exc.filename}",
             hint="the script directory needs Alembic's script.py.mako template (`alembic init` writes one)",
         )
     return None
+
+
+def _missing_revision(script: ScriptDirectory, exc: KeyError) -> MigratorError | None:
+    """Alembic's map of the revisions fails with a bare KeyError when a file names a parent (down_revision,
+    depends_on) that no file defines; which files name it, read again (this is the failure path only)."""
+    missing = exc.args[0] if exc.args else None
+    if not isinstance(missing, str):
+        return None
+    naming = [s.path for s in script._load_revisions() if missing in (*_ids(s.down_revision), *_ids(s.dependencies))]
+    if not naming:
+        return None
+    return RevisionStateError(
+        f"revision {missing} does not exist, but {', '.join(naming)} names it as its parent",
+        hint=f"fix down_revision (or depends_on) in {naming[0]}, or restore the revision file of {missing}",
+    )
+
+
+def _ids(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """down_revision or depends_on as Alembic allows them: None, one id or several."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @contextmanager
@@ -419,6 +475,16 @@ def translated_migration_errors(
             raise _async_refusal(exc) from exc
         stop.raise_if_stopped()
         raise MigrationFailed(f"{_migration(running())} failed: {type(exc).__name__}: {exc}", hint=at()) from exc
+    except (SystemExit, KeyboardInterrupt) as exc:  # raised by a revision or env.py, never by our signals
+        stop.raise_if_stopped()
+        raise MigrationFailed(f"{_migration(running())} failed: {_exit_text(exc)}", hint=at()) from exc
+
+
+def _exit_text(exc: SystemExit | KeyboardInterrupt) -> str:
+    """sys.exit() or a KeyboardInterrupt raised by the project's code (migrator takes signals in a thread)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt raised by the code (not a signal: migrator takes SIGINT itself)"
+    return f"SystemExit({exc.code!r}): sys.exit() called by env.py or a revision; nothing after it ran"
 
 
 def _is_async_setup(exc: BaseException) -> bool:

@@ -1,4 +1,9 @@
-"""The pre-migration backup hook: a shell command run under the lock, before any change."""
+"""The pre-migration backup hook: a shell command run under the lock, before any change.
+
+The command gets the connection as libpq's environment variables (PGHOST, PGDATABASE,
+PGSSLMODE ...), derived from the same parsed value migrator connects with, so `pg_dump` with
+no connection arguments dumps exactly the database being migrated.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,35 @@ import subprocess
 import time
 from collections.abc import Mapping
 
-from sqlalchemy.engine import URL
-
 from migrator.core.errors import MigrationFailed
 from migrator.core.signals import Stop, unblocked_child_signals
+from migrator.core.urls import LIBPQ_KEYWORDS, DatabaseUrl
 from migrator.engine import logs
 
 _OUTPUT_TAIL = 2000
 
 
-def environment(url: URL, base: Mapping[str, str], from_revision: str, to_target: str) -> dict[str, str]:
+def environment(url: DatabaseUrl, base: Mapping[str, str], from_revision: str, to_target: str) -> dict[str, str]:
     """libpq's variables for the command (so `pg_dump -Fc -f FILE` needs no URL), plus the revisions."""
-    env = dict(base)
-    values = {
-        "PGHOST": url.host,
-        "PGPORT": str(url.port) if url.port else None,
-        "PGUSER": url.username,
-        "PGPASSWORD": url.password,
-        "PGDATABASE": url.database,
-        "MIGRATOR_FROM_REVISION": from_revision,
-        "MIGRATOR_TARGET": to_target,
-    }
-    env.update({k: str(v) for k, v in values.items() if v})
-    return env
+    variables, unpassed = libpq_environment(url)
+    if unpassed:
+        logs.get().info(
+            "backup.parameters_not_passed", parameters=unpassed, reason="libpq has no environment variable for them"
+        )
+    return {**base, **variables, "MIGRATOR_FROM_REVISION": from_revision, "MIGRATOR_TARGET": to_target}
+
+
+def libpq_environment(url: DatabaseUrl) -> tuple[dict[str, str], list[str]]:
+    """Each of the URL's libpq parameters as its PG* variable, and the parameters that have none."""
+    variables: dict[str, str] = {}
+    unpassed: list[str] = []
+    for key, value in url.libpq_params().items():
+        name = LIBPQ_KEYWORDS.get(key)
+        if name is None:
+            unpassed.append(key)
+        else:
+            variables[name] = value
+    return variables, unpassed
 
 
 def run(command: str, env: dict[str, str], stop: Stop) -> None:

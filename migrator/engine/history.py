@@ -14,7 +14,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from migrator import __version__
 from migrator.core import checksums
-from migrator.core.state import STATE_TABLE
+from migrator.core.state import STATE_TABLE, sql_name, statement_name
 
 TABLE = checksums.HISTORY_TABLE
 
@@ -29,22 +29,24 @@ class Row:
     success: bool
 
 
+# The schema comes from alembic.ini: quoted by core/state.py, whatever it holds. Statements naming the
+# table run as psycopg2 statements (exec_driver_sql), not text(), whose ``:name`` parsing a ``:`` in the
+# schema's name would trip.
 def _name(schema: str | None) -> str:
-    return f'"{schema}".{TABLE}' if schema else TABLE
+    return statement_name(TABLE, schema)
 
 
 def exists(conn: Connection, schema: str | None) -> bool:
-    found = conn.execute(text("select to_regclass(:name) is not null"), {"name": _name(schema)}).scalar_one()
-    return bool(found)
+    found = conn.execute(text("select to_regclass(:name) is not null"), {"name": sql_name(TABLE, schema)})
+    return bool(found.scalar_one())
 
 
 def ensure(conn: Connection, schema: str | None) -> bool:
     """Create the table when missing (in the caller's transaction); True if it was created."""
     if exists(conn, schema):
         return False
-    conn.execute(
-        text(
-            f"""
+    conn.exec_driver_sql(
+        f"""
             create table {_name(schema)} (
                 id bigserial primary key,
                 run_id text not null,
@@ -60,7 +62,6 @@ def ensure(conn: Connection, schema: str | None) -> bool:
                 recorded_at timestamptz not null default now()
             )
             """
-        )
     )
     return True
 
@@ -96,7 +97,7 @@ def applied_checksums(conn: Connection, schema: str | None) -> dict[str, str]:
     """Checksum of every revision whose latest successful entry applied or stamped it."""
     if not exists(conn, schema):
         return {}
-    rows = conn.execute(text(checksums.LATEST_ENTRIES_SQL.format(table=_name(schema)))).all()
+    rows = conn.exec_driver_sql(checksums.LATEST_ENTRIES_SQL.format(table=_name(schema))).all()
     return checksums.recorded((r.revision, r.direction, r.checksum) for r in rows)
 
 
@@ -127,7 +128,7 @@ def entries(conn: Connection, schema: str | None) -> list[Entry]:
     """Every entry, oldest first ([] without the table)."""
     if not exists(conn, schema):
         return []
-    rows = conn.execute(text(f"select {_ENTRY_COLUMNS} from {_name(schema)} order by id")).all()
+    rows = conn.exec_driver_sql(f"select {_ENTRY_COLUMNS} from {_name(schema)} order by id").all()
     return [Entry(*row) for row in rows]
 
 
@@ -144,11 +145,9 @@ def committed_in_run(conn: Connection, schema: str | None, run_id: str) -> list[
     """Revisions this run applied or reverted and committed (their rows share the version change's transaction)."""
     if not exists(conn, schema):
         return []
-    rows = conn.execute(
-        text(
-            f"select revision from {_name(schema)} where run_id = :run_id and success "
-            "and direction in ('upgrade', 'downgrade') order by id"
-        ),
+    rows = conn.exec_driver_sql(
+        f"select revision from {_name(schema)} where run_id = %(run_id)s and success "
+        "and direction in ('upgrade', 'downgrade') order by id",
         {"run_id": run_id},
     ).all()
     return [r.revision for r in rows]
@@ -164,10 +163,9 @@ def record_head(
     run_id: str,
 ) -> None:
     """What the light stage compares with (core/state.py): these files, these rows, at head."""
-    name = f'"{schema}".{STATE_TABLE}' if schema else STATE_TABLE
-    conn.execute(
-        text(
-            f"""
+    name = statement_name(STATE_TABLE, schema)
+    conn.exec_driver_sql(
+        f"""
             create table if not exists {name} (
                 version_table text primary key,
                 fingerprint text not null,
@@ -177,15 +175,12 @@ def record_head(
                 recorded_at timestamptz not null default now()
             )
             """
-        )
     )
-    conn.execute(
-        text(
-            f"insert into {name} (version_table, fingerprint, heads, head_rows, run_id) "
-            "values (:table, :fingerprint, :heads, :rows, :run_id) "
-            "on conflict (version_table) do update set fingerprint = excluded.fingerprint, heads = excluded.heads, "
-            "head_rows = excluded.head_rows, run_id = excluded.run_id, recorded_at = now()"
-        ),
+    conn.exec_driver_sql(
+        f"insert into {name} (version_table, fingerprint, heads, head_rows, run_id) "
+        "values (%(table)s, %(fingerprint)s, %(heads)s, %(rows)s, %(run_id)s) "
+        "on conflict (version_table) do update set fingerprint = excluded.fingerprint, heads = excluded.heads, "
+        "head_rows = excluded.head_rows, run_id = excluded.run_id, recorded_at = now()",
         {
             "table": version_table,
             "fingerprint": fingerprint,

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from migrator.core import checksums, lock, output, phases, plan, revisions, state, urls
 from migrator.core.errors import ConfigError, Interrupted, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
+from migrator.core.run import Run
 from migrator.core.session import Session
 from migrator.engine import alembic_ops, backup, db, ddl, history, logs
 from migrator.engine.progress import Applied, Heartbeat, Progress
@@ -32,14 +33,7 @@ from migrator.engine.project import Project
 from migrator.engine.transactions import TransactionWatch
 from migrator.engine.watch import Watch
 
-__all__ = ["Job", "check", "migrate", "read_only", "wait_only"]
-
-Verb = Callable[[Any, str], None]
-VERBS: dict[str, Verb] = {
-    "upgrade": alembic_ops.upgrade,
-    "downgrade": alembic_ops.downgrade,
-    "stamp": alembic_ops.stamp,
-}
+__all__ = ["DowngradeJob", "Job", "StampJob", "UpgradeJob", "check", "create", "merge"]
 
 
 @contextmanager
@@ -65,30 +59,55 @@ def migration_lock(session: Session, key: int) -> Iterator[None]:
         session.locked_by = None
 
 
-def migrate(session: Session, action: str, target: str, stdout: TextIO, record: RunRecord) -> None:
-    """``upgrade``, ``downgrade`` or ``stamp`` under the migration lock."""
-    Job(session, action, target, stdout, record).run()
+class Expected(NamedTuple):
+    """What a run must leave behind, checked against the version rows read at its end."""
+
+    present: tuple[str, ...] = ()  # revisions the run applies
+    absent: tuple[str, ...] = ()  # revisions the run reverts
 
 
 class Job:
     """One upgrade, downgrade or stamp under the migration lock, and what its steps share.
 
     Its result is read, not assumed: the run ends by reading the version table and the history
-    afresh, and it succeeds only when what it set out to apply (or revert) is there.
+    afresh, and it succeeds only when what it set out to apply (or revert) is there. The verbs
+    differ only in the few steps their subclasses define.
     """
 
-    def __init__(self, session: Session, action: str, target: str, stdout: TextIO, record: RunRecord) -> None:
-        self.session, self.settings, self.stop = session, session.settings, session.stop
-        self.action, self.target, self.record = action, target, record
-        self.log = logs.get().bind(command=action, target=target)
-        self.project = Project.load(self.settings, stdout)
+    name = ""  # the plan's word for the verb (core/plan.py) and the `command` field of the log
+    verb: Callable[[Any, str], None] = staticmethod(alembic_ops.upgrade)
+    backs_up = True  # the --backup-command runs before any change
+
+    def __init__(self, run: Run, target: str) -> None:
+        self.run_, self.session, self.settings, self.stop = run, run.session, run.settings, run.stop
+        self.target, self.record = target, run.record
+        self.log = logs.get().bind(command=self.name, target=target)
+        self.project = Project.load(self.settings, run.stdout)
         self.scripts = alembic_ops.script_state(self.project.script)  # every revision file executed here, once
         self.files = alembic_ops.revision_files(self.project.script)
-        self.writer = _HistoryWriter(self.project, record, self.files)
+        self.writer = _HistoryWriter(self.project, self.record, self.files)
         self.progress = Progress(self.stop, self.writer)
-        self.before = state.Facts(None)
-        self.initial = self.before  # as the run found the database, before any baseline or retry
+        self.before = self.initial = state.Facts(None)  # initial: as the run found it, before a baseline or retry
 
+    # The steps a verb may define.
+    def prepare(self, conn: Connection) -> None:
+        """Before the decision (upgrade: --baseline)."""
+
+    def guard(self, conn: Connection) -> None:
+        """After the decision, before any change (upgrade: refuse edited applied migrations)."""
+
+    def scope(self, outcome: plan.Outcome) -> tuple[plan.Outcome, list[str]]:
+        """What runs now, and the Alembic targets it runs to (upgrade: --phase expand)."""
+        return outcome, [self.target]
+
+    def expected(self, outcome: plan.Outcome) -> Expected:
+        return Expected()
+
+    def steps(self, outcome: plan.Outcome) -> int | None:
+        """How many migrations Alembic will run, by its own walk (None: not known before it runs them)."""
+        return None
+
+    # The one sequence every verb runs.
     def run(self) -> None:
         project = self.project
         key = lock.key_for(self.settings.lock_key, project.version_table, project.version_schema)
@@ -101,50 +120,40 @@ class Job:
             except Interrupted as exc:
                 self.stop.set_cancel(None)  # the watcher keeps cancelling: not the reads that explain the stop
                 raise exc.explained(self.account(conn)) from exc.__cause__
-            _remember_head(conn, project, self.scripts, after, self.record, self.log, self.session.fingerprint)
-        _summary(self.log, self.before.current, after.current, self.progress.applied, self.session.started)
+            self._remember_head(conn, after)
+        applied = [a.revision for a in self.progress.applied]
+        self.run_.finished(self.initial.current, after.current, applied, command=self.name, target=self.target)
 
     def _locked(self, conn: Connection) -> state.Facts:
-        """Under the lock: baseline, decide, refuse changed files, back up, apply; the state as read after."""
-        project, settings, action, target = self.project, self.settings, self.action, self.target
-        if action == "upgrade" and settings.baseline:
-            self.before = _baseline(conn, project, settings.baseline, self.before, self.record, self.files, self.log)
-        outcome = project.decide(action, target, self.before, self.scripts)
+        """Under the lock: prepare, decide, guard, back up, apply; the state as read after."""
+        self.prepare(conn)
+        outcome = self.project.decide(self.name, self.target, self.before, self.scripts)
         if isinstance(outcome, plan.Refuse):
             raise outcome.error
-        if action == "upgrade":
-            _refuse_changed(conn, project, settings.allow_changed, self.record, self.files, self.log)
-        targets = [target]
-        if action == "upgrade" and settings.phase == "expand":
-            outcome, targets = _expand_only(project, outcome, target, self.before, self.log)
-        self.progress.expect(_steps(project, action, target, self.before, outcome))
+        self.guard(conn)
+        outcome, targets = self.scope(outcome)
+        self.progress.expect(self.steps(outcome))
         if isinstance(outcome, plan.NothingToDo):
-            self.log.info("run.nothing_to_do", revision=outcome.revision, reason=outcome.reason)
+            self.run_.nothing_to_do(outcome.rows, outcome.reason, command=self.name, target=self.target)
             return self.before
-        expected = self._expected(outcome)
-        if settings.backup_command and action != "stamp":
-            env = backup.environment(
-                urls.parse(settings.database_url), settings.backup_environment, self.record.from_revision or "", target
-            )
-            backup.run(settings.backup_command, env, self.stop)
+        expected = self.expected(outcome)
+        if self.settings.backup_command and self.backs_up:
+            self._back_up(conn)
         try:
             self._run_with_retries(conn, targets)
         finally:
-            after = _state_after(conn, project, self.before)
+            after = _state_after(conn, self.project, self.before)
             self.record.to_revision = revisions.describe(after.current)
             self._note_applied()
         self._require(conn, expected, after)
         return after
 
-    def _expected(self, outcome: plan.Outcome) -> Expected:
-        """What the run must leave behind: the revisions applied (upgrade) or gone (downgrade)."""
-        if self.action == "upgrade" and isinstance(outcome, plan.Work):
-            return Expected(present=tuple(rev for rev, _ in outcome.pending), absent=())
-        if self.action == "downgrade":
-            reverted = alembic_ops.reverting_or_error(self.project.script, self.target, self.before.current)
-            if isinstance(reverted, list):
-                return Expected(present=(), absent=tuple(rev for rev, _ in reverted))
-        return Expected((), ())
+    def _back_up(self, conn: Connection) -> None:
+        settings = self.settings
+        env = backup.environment(
+            urls.parse(settings.database_url), settings.backup_environment, self.record.from_revision or "", self.target
+        )
+        backup.run(settings.backup_command or "", env, self.stop)
 
     def _require(self, conn: Connection, expected: Expected, after: state.Facts) -> None:
         """Exit 0 only at the target, as read: a run that ended short of it failed, whatever Alembic said."""
@@ -173,6 +182,30 @@ class Job:
     def account(self, conn: Connection) -> str:
         """What is committed now, read from the database (for every hint of a run that did not finish)."""
         return _state_after_failure(conn, self.project, self.initial, self.record, self.progress.partly_committed)
+
+    def _remember_head(self, conn: Connection, after: state.Facts) -> None:
+        """At head now: record these files' fingerprint, so the next runs decide without the engine."""
+        project = self.project
+        if not project.at_every_head(after):
+            return  # only at every head (Alembic's `heads`) does the record answer `head` and `heads`
+        fingerprint = project.fingerprint(self.session.fingerprint)
+        if fingerprint is None:
+            self.log.debug("fast_path.not_recorded", reason="the light stage does not read the locations Alembic uses")
+            return
+        table = state.qualified(project.version_table, project.version_schema)
+        try:
+            with conn.begin():
+                history.record_head(
+                    conn,
+                    project.version_schema,
+                    table,
+                    fingerprint,
+                    self.scripts.heads,
+                    after.current,
+                    self.record.run_id,
+                )
+        except DBAPIError as exc:  # bookkeeping only: the next run takes the full stage again
+            self.log.warning("fast_path.not_recorded", reason=db.error_text(exc))
 
     def _run_with_retries(self, conn: Connection, targets: list[str]) -> None:
         """Run the command; when a statement gave up waiting for a lock, retry from where the database is."""
@@ -235,31 +268,88 @@ class Job:
         ):
             with progress.noting_commits(conn):
                 for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
-                    VERBS[self.action](project.cfg, target)
+                    self.verb(project.cfg, target)
             progress.finish()
 
 
-class Expected(NamedTuple):
-    present: tuple[str, ...]  # revisions the run applies
-    absent: tuple[str, ...]  # revisions the run reverts
+class UpgradeJob(Job):
+    name = "upgrade"
+    verb = staticmethod(alembic_ops.upgrade)
+
+    def prepare(self, conn: Connection) -> None:
+        """--baseline REV: a database built without migrations is stamped at REV first."""
+        if self.settings.baseline:
+            self.before = self._baseline(conn, self.settings.baseline)
+
+    def guard(self, conn: Connection) -> None:
+        accepted = self.project.changed_since_applied(conn, self.settings.allow_changed)
+        if accepted:
+            with conn.begin():
+                rows = [_row(rev, "accepted", self.files, None, None, True) for rev in accepted]
+                history.record(conn, self.project.version_schema, self.record.run_id, rows)
+            self.log.warning("checksum.change_accepted", revisions=accepted)
+
+    def scope(self, outcome: plan.Outcome) -> tuple[plan.Outcome, list[str]]:
+        if self.settings.phase == "expand":
+            return _expand_only(self.project, outcome, self.target, self.before, self.log)
+        return outcome, [self.target]
+
+    def expected(self, outcome: plan.Outcome) -> Expected:
+        return (
+            Expected(present=tuple(rev for rev, _ in outcome.pending)) if isinstance(outcome, plan.Work) else Expected()
+        )
+
+    def steps(self, outcome: plan.Outcome) -> int | None:
+        return len(outcome.pending) if isinstance(outcome, plan.Work) else None
+
+    def _baseline(self, conn: Connection, revision: str) -> state.Facts:
+        """An existing database built without migrations: stamp it at ``revision``, then go on."""
+        project, before = self.project, self.before
+        if before.has_version_table or not before.other_tables:
+            return before
+        with (
+            alembic_ops.translated_revision_errors(project.script),
+            alembic_ops.driving(project.cfg, project.script, project.hooks(conn)),
+            conn.begin(),
+        ):
+            alembic_ops.stamp(project.cfg, revision)
+            after = project.read_state(conn, commit=False)
+            history.ensure(conn, project.version_schema)
+            rows = [_row(rev, "baseline", self.files, None, None, True) for rev in after.current]
+            history.record(conn, project.version_schema, self.record.run_id, rows)
+        self.log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
+        return project.read_state(conn)
+
+
+class DowngradeJob(Job):
+    name = "downgrade"
+    verb = staticmethod(alembic_ops.downgrade)
+
+    def _reverting(self) -> list[tuple[str, str]] | None:
+        reverted = alembic_ops.reverting_or_error(self.project.script, self.target, self.before.current)
+        if isinstance(reverted, list):
+            return reverted
+        logs.get().debug("migration.total_unknown", reason=reverted.message)  # Alembic reports it when it runs
+        return None
+
+    def expected(self, outcome: plan.Outcome) -> Expected:
+        reverted = self._reverting()
+        return Expected(absent=tuple(rev for rev, _ in reverted)) if reverted is not None else Expected()
+
+    def steps(self, outcome: plan.Outcome) -> int | None:
+        reverted = self._reverting() if isinstance(outcome, plan.Work) else None
+        return len(reverted) if reverted is not None else None
+
+
+class StampJob(Job):
+    name = "stamp"
+    verb = staticmethod(alembic_ops.stamp)
+    backs_up = False  # records a revision; changes no schema
 
 
 def _listed(revs: Sequence[str], shown: int = 5) -> str:
     more = f", … {len(revs) - shown} more" if len(revs) > shown else ""
     return ", ".join(revs[:shown]) + more
-
-
-def _steps(project: Project, action: str, target: str, before: state.Facts, outcome: plan.Outcome) -> int | None:
-    """How many migrations Alembic will run, by its own walk (None: not known before it runs them)."""
-    if not isinstance(outcome, plan.Work) or action == "stamp":
-        return None
-    if action == "upgrade":
-        return len(outcome.pending)
-    reverted = alembic_ops.reverting_or_error(project.script, target, before.current)
-    if isinstance(reverted, list):
-        return len(reverted)
-    logs.get().debug("migration.total_unknown", reason=reverted.message)  # Alembic reports it when it runs
-    return None
 
 
 def _expand_only(
@@ -286,37 +376,6 @@ def _state_after(conn: Connection, project: Project, before: state.Facts) -> sta
         return project.read_state(conn)
     except DBAPIError:
         return before
-
-
-def _remember_head(
-    conn: Connection,
-    project: Project,
-    scripts: revisions.ScriptState,
-    after: state.Facts,
-    record: RunRecord,
-    log: Any,
-    known: str | None,
-) -> None:
-    """At head now: record these files' fingerprint, so the next runs decide without the engine."""
-    if not project.at_every_head(after):
-        return  # only at every head (Alembic's `heads`) does the record answer `head` and `heads`
-    fingerprint = project.fingerprint(known)
-    if fingerprint is None:
-        log.debug("fast_path.not_recorded", reason="the light stage does not read the locations Alembic uses")
-        return
-    try:
-        with conn.begin():
-            history.record_head(
-                conn,
-                project.version_schema,
-                state.qualified(project.version_table, project.version_schema),
-                fingerprint,
-                scripts.heads,
-                after.current,
-                record.run_id,
-            )
-    except DBAPIError as exc:  # bookkeeping only: the next run takes the full stage again
-        log.warning("fast_path.not_recorded", reason=db.error_text(exc))
 
 
 class _HistoryWriter:
@@ -377,48 +436,6 @@ class _HistoryWriter:
 
     def _drop(self, _connection: Connection) -> None:
         self.pending = []
-
-
-def _baseline(
-    conn: Connection,
-    project: Project,
-    revision: str,
-    before: state.Facts,
-    record: RunRecord,
-    files: dict[str, Path],
-    log: Any,
-) -> state.Facts:
-    """An existing database built without migrations: stamp it at ``revision``, then go on."""
-    if before.has_version_table or not before.other_tables:
-        return before
-    with (
-        alembic_ops.translated_revision_errors(project.script),
-        alembic_ops.driving(project.cfg, project.script, project.hooks(conn)),
-        conn.begin(),
-    ):
-        alembic_ops.stamp(project.cfg, revision)
-        after = project.read_state(conn, commit=False)
-        history.ensure(conn, project.version_schema)
-        rows = [_row(rev, "baseline", files, None, None, True) for rev in after.current]
-        history.record(conn, project.version_schema, record.run_id, rows)
-    log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
-    return project.read_state(conn)
-
-
-def _refuse_changed(
-    conn: Connection,
-    project: Project,
-    allowed: tuple[str, ...],
-    record: RunRecord,
-    files: dict[str, Path],
-    log: Any,
-) -> None:
-    accepted = project.changed_since_applied(conn, allowed)
-    if accepted:
-        with conn.begin():
-            rows = [_row(rev, "accepted", files, None, None, True) for rev in accepted]
-            history.record(conn, project.version_schema, record.run_id, rows)
-        log.warning("checksum.change_accepted", revisions=accepted)
 
 
 def _row(
@@ -521,17 +538,6 @@ def _partly(steps: list[str]) -> str:
     )
 
 
-def _summary(log: Any, before: tuple[str, ...], after: tuple[str, ...], applied: list[Any], started: float) -> None:
-    log.info(
-        "run.finished",
-        from_revision=revisions.describe(before),
-        to_revision=revisions.describe(after),
-        migrations_applied=len(applied),
-        revisions=[a.revision for a in applied],
-        duration_ms=round((time.monotonic() - started) * 1000),
-    )
-
-
 def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | None, fmt: str = "text") -> None:
     """Raise NotAtHead unless the database is at the target; refuse (5) what `upgrade` would refuse."""
     settings, stop = session.settings, session.stop
@@ -577,25 +583,29 @@ def _contract_only(project: Project, pending: Sequence[tuple[str, str]]) -> list
     return None if expandable else [(rev, message) for rev, message in pending if rev in held]
 
 
-def read_only(session: Session, stdout: TextIO, action: str, **options: Any) -> None:
-    """``create`` and ``merge``: write a revision file."""
+def create(session: Session, stdout: TextIO, message: str, empty: bool) -> None:
+    """Write a new revision file: autogenerated against the database unless ``empty``."""
+    if not message.strip():
+        raise ConfigError(
+            "a revision needs a message (it names the file and heads its docstring)",
+            hint='migrator create "add nickname to users"',
+        )
     settings = session.settings
-    needs_db = action == "create" and not options.get("empty")
-    project = Project.load(settings, stdout, with_url=needs_db or settings.database_url is not None)
+    project = Project.load(settings, stdout, with_url=not empty or settings.database_url is not None)
     with alembic_ops.translated_revision_errors(project.script):
-        if action == "merge":
-            _created(alembic_ops.merge(project.cfg, options["revisions"], options["message"]))
-        elif not options["message"].strip():
-            raise ConfigError(
-                "a revision needs a message (it names the file and heads its docstring)",
-                hint='migrator create "add nickname to users"',
-            )
-        elif options.get("empty"):
-            _created(alembic_ops.create(project.cfg, options["message"], autogenerate=False))
-        else:
-            with db.connection(session) as conn:
-                _autogenerate(project, conn, options["message"])
-                conn.rollback()
+        if empty:
+            _created(alembic_ops.create(project.cfg, message, autogenerate=False))
+            return
+        with db.connection(session) as conn:
+            _autogenerate(project, conn, message)
+            conn.rollback()
+
+
+def merge(session: Session, stdout: TextIO, heads: list[str], message: str) -> None:
+    """Write a revision that merges ``heads`` (default: every head)."""
+    project = Project.load(session.settings, stdout, with_url=session.settings.database_url is not None)
+    with alembic_ops.translated_revision_errors(project.script):
+        _created(alembic_ops.merge(project.cfg, heads, message))
 
 
 def _autogenerate(project: Project, conn: Connection, message: str) -> None:
@@ -633,8 +643,3 @@ def _describe_diff(diff: Any) -> str:
 def _created(paths: list[str]) -> None:
     for path in paths:
         logs.get().info("revision.created", path=path)
-
-
-def wait_only(session: Session) -> None:
-    with db.connection(session):
-        pass

@@ -27,8 +27,12 @@ class Project:
     config_path: Path
 
     @classmethod
-    def load(cls, settings: Settings, stdout: TextIO, with_url: bool = True) -> Project:
+    def load(cls, settings: Settings, stdout: TextIO, with_url: bool = True, with_password: bool = True) -> Project:
+        """``with_password=False``: the URL in Alembic's config without its password (offline
+        rendering needs only the dialect, and env.py may print or log what it is given)."""
         url = db.normalise_url(settings.database_url) if with_url else None
+        if url is not None and not with_password:
+            url = url._replace(password=None)  # URL.set() takes None for "unchanged"
         cfg = alembic_ops.make_config(settings.config_path, url, stdout)
         table, schema = alembic_ops.version_table(cfg)
         return cls(cfg, alembic_ops.load_script(cfg), table, schema, settings.config_path)

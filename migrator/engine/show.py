@@ -11,43 +11,59 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TextIO
 
 from sqlalchemy.engine import Connection
 
 from migrator.core.errors import MigratorError
 from migrator.core.session import Session
-from migrator.engine import alembic_ops, db, history, views
+from migrator.engine import alembic_ops, db, views
+from migrator.engine import history as records
 from migrator.engine.project import Project
 
 _HISTORY_ID = re.compile(r"-> (\S+?)(?: \(|,|$)")  # "<base> -> c1 (core) (head), message"
 
 
-def run(session: Session, stdout: TextIO, action: str, fmt: str, **options: Any) -> None:
-    settings = session.settings
-    online = action in ("current", "status") or bool(options.get("applied"))
-    project = Project.load(settings, stdout, with_url=online or settings.database_url is not None)
-    verbose, rev_range = bool(options.get("verbose")), options.get("rev_range")
+def heads(session: Session, stdout: TextIO, fmt: str, verbose: bool) -> None:
+    """The scripts' heads (no database needed)."""
+    project = Project.load(session.settings, stdout, with_url=session.settings.database_url is not None)
     with alembic_ops.translated_revision_errors(project.script):
-        if action == "heads" and fmt == "text":
+        if fmt == "text":
             alembic_ops.heads(project.cfg, verbose)
-        elif action == "heads":
-            effective = views.effective_heads(project.script)
-            heads = [s for s in views.oldest_first(project.script) if s.is_head]
-            views.write_json(stdout, {"heads": [views.revision(s, frozenset(), effective) for s in heads]})
-        elif action == "history" and not online and settings.database_url is None:
+            return
+        effective = views.effective_heads(project.script)
+        shown = [s for s in views.oldest_first(project.script) if s.is_head]
+        views.write_json(stdout, {"heads": [views.revision(s, frozenset(), effective) for s in shown]})
+
+
+def history(session: Session, stdout: TextIO, fmt: str, rev_range: str | None, verbose: bool, applied: bool) -> None:
+    """The revisions (the current one marked when a database URL is set), or what migrator applied, when."""
+    settings = session.settings
+    project = Project.load(settings, stdout, with_url=applied or settings.database_url is not None)
+    with alembic_ops.translated_revision_errors(project.script):
+        if not applied and settings.database_url is None:
             _history(project, stdout, fmt, rev_range, verbose, current=())
-        else:
-            with _connected(session, project) as conn:
-                facts = project.read_state(conn)
-                if action == "status":
-                    _status(project, conn, stdout, fmt, facts.current, settings.target)
-                elif action == "current":
-                    _current(project, stdout, fmt, facts.current, verbose)
-                elif options.get("applied"):
-                    _applied(project, conn, stdout, fmt, rev_range)
-                else:
-                    _history(project, stdout, fmt, rev_range, verbose, current=facts.current)
+            return
+        with _connected(session, project) as conn:
+            if applied:
+                _applied(project, conn, stdout, fmt, rev_range)
+            else:
+                _history(project, stdout, fmt, rev_range, verbose, current=project.read_state(conn).current)
+
+
+def current(session: Session, stdout: TextIO, fmt: str, verbose: bool) -> None:
+    """The database's revision(s), base when it has none."""
+    project = Project.load(session.settings, stdout)
+    with alembic_ops.translated_revision_errors(project.script), _connected(session, project) as conn:
+        _current(project, stdout, fmt, project.read_state(conn).current, verbose)
+
+
+def status(session: Session, stdout: TextIO, fmt: str) -> None:
+    """Every revision, applied or pending, with the heads and the target."""
+    project = Project.load(session.settings, stdout)
+    with alembic_ops.translated_revision_errors(project.script), _connected(session, project) as conn:
+        facts = project.read_state(conn)
+        _status(project, conn, stdout, fmt, facts.current, session.settings.target)
 
 
 @contextmanager
@@ -86,13 +102,13 @@ def _history(
 
 
 def _applied(project: Project, conn: Connection, stdout: TextIO, fmt: str, rev_range: str | None) -> None:
-    entries = history.entries(conn, project.version_schema)
+    entries = records.entries(conn, project.version_schema)
     if rev_range:
         chosen = set(_in_range(project, rev_range))
         entries = [e for e in entries if e.revision in chosen]
     if fmt == "json":
         views.write_json(stdout, {"entries": [views.entry(e) for e in entries]})
-    elif not history.exists(conn, project.version_schema):
+    elif not records.exists(conn, project.version_schema):
         stdout.write("no migrator_history table: nothing was applied by migrator yet\n")
     else:
         stdout.write(views.applied_text(entries))
@@ -106,7 +122,7 @@ def _status(
     pending = alembic_ops.pending_or_error(script, target, current)
     if isinstance(pending, MigratorError):  # e.g. `head` with several heads: show what `heads` would do
         target, pending = "heads", alembic_ops.pending(script, "heads", current)
-    view = views.status(script, current, applied, pending, history.entries(conn, project.version_schema), target)
+    view = views.status(script, current, applied, pending, records.entries(conn, project.version_schema), target)
     if fmt == "json":
         views.write_json(stdout, view)
     else:

@@ -78,8 +78,8 @@ def dry_run(session: Session, stdout: TextIO, target: str) -> None:
 
 
 def offline_project(settings: Settings, stdout: TextIO) -> Project:
-    """The project with a URL in its config: the real one when given, else a bare dialect."""
-    project = Project.load(settings, stdout, with_url=settings.database_url is not None)
+    """The project with a URL in its config, never its password: the real one when given, else a bare dialect."""
+    project = Project.load(settings, stdout, with_url=settings.database_url is not None, with_password=False)
     if not project.cfg.get_main_option("sqlalchemy.url"):
         project.cfg.set_main_option("sqlalchemy.url", PLACEHOLDER_URL)
     return project

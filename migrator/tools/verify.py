@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 from migrator.core import checksums, revisions
 from migrator.core.errors import ModelDrift, RevisionStateError
 from migrator.core.session import Session
-from migrator.core.state import OWN_TABLES, Facts
+from migrator.core.state import OWN_TABLES, Facts, quote
 from migrator.engine import alembic_ops, db, history, logs
 from migrator.engine.project import Project
 from migrator.tools import pgschema, schemadiff
@@ -184,14 +184,14 @@ def _scratch_database(engine: Engine) -> Iterator[Engine]:
     name = f"migrator_verify_{uuid.uuid4().hex[:12]}"
     admin = create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'create database "{name}"')
+        conn.exec_driver_sql(f"create database {quote(name)}")
     scratch = db.make_engine(engine.url.set(database=name))
     try:
         yield scratch
     finally:
         scratch.dispose()
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+            conn.exec_driver_sql(f"drop database if exists {quote(name)} with (force)")
         admin.dispose()
 
 

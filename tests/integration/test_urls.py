@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.conftest import run
+from tests.support.servers import Server
 
 PASSWORD_PARTS = ("Sup3r", "Secr3t")
 # (URL, what the refusal says); each password holds a raw character that must be percent-encoded.
@@ -61,3 +63,82 @@ def test_a_configuration_error_is_logged_with_the_flags_log_settings_and_a_run_i
     assert result.returncode == 2
     assert [e["event"] for e in result.events] == ["run.failed"]
     assert len(str(result.events[0]["run_id"])) == 32
+
+
+# --- one connection-string model -----------------------------------------------------------------
+
+
+def libpq_string(server: Server, database: str, **extra: str) -> str:
+    """The server's URL as libpq's key=value string, every value quoted as libpq reads it."""
+    url = make_url(server.url_for(database))
+    parts = {"host": url.host, "port": str(url.port), "dbname": database, "user": url.username}
+    parts |= {"password": url.password or "", **extra}
+    return " ".join(f"{key}={quoted(str(value))}" for key, value in parts.items())
+
+
+def quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def with_query(url: str, query: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def test_connect_timeout_in_the_url_is_passed_once_and_honoured(server: Server, database: str) -> None:
+    """?connect_timeout=5 used to crash every command (passed to libpq twice): now it is the URL's own."""
+    url = with_query(server.url_for(database), "connect_timeout=5&application_name=from-url")
+    upgraded = run(["upgrade"], url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert run(["check"], url).returncode == 0
+
+
+def test_a_libpq_key_value_string_is_the_same_connection(server: Server, database: str) -> None:
+    """DATABASE_URL in libpq's key=value syntax, the password quoted, works for every command."""
+    dsn = libpq_string(server, database, sslmode="disable", connect_timeout="5")
+    assert "password='" in dsn
+    upgraded = run(["upgrade"], dsn)
+    assert upgraded.returncode == 0, upgraded.stderr
+    current = run(["current"], dsn)
+    assert current.returncode == 0 and current.stdout.strip() != "base"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("sslmod=require", "names an unknown parameter 'sslmod'"),
+        ("application_name=a%00b", "holds a NUL character in application_name"),
+        ("port=5432,x", "a port must be a number"),
+    ],
+)
+def test_a_bad_query_parameter_is_refused_at_once_naming_it(
+    server: Server, database: str, query: str, expected: str
+) -> None:
+    """An unknown key, a NUL or a bad port in the query: exit 2 in one line, never a crash (70)."""
+    result = run(["current"], with_query(server.url_for(database), query))
+    assert_refused_at_once(result.returncode, result.stderr, result.stdout, expected)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Sup3rSecr3t\n",  # a file holding only the password
+        '{"username": "app", "password": "Sup3rSecr3t", "host": "db"}\n',  # a JSON secret
+        "postgres:Sup3rSecr3t@127.0.0.1/app\n",  # a typo: no //
+        "host=127.0.0.1 dbname=app password=Sup3r Secr3t\n",  # a libpq string, the password not quoted
+        "host=127.0.0.1 dbname=app password='Sup3r Secr3t\n",
+        "dbname=app\x00 password=Sup3rSecr3t\n",  # a raw NUL
+        "Sup3r" + "Secr3t" * 37_000 + "=\n",  # 223 KB of something else
+    ],
+    ids=["password", "json", "typo", "unquoted", "unterminated", "nul", "huge"],
+)
+def test_a_file_that_does_not_parse_is_described_never_echoed(content: str, tmp_path: Path) -> None:
+    """DATABASE_URL_FILE holding anything but a connection string: exit 2 at once, nothing of it shown."""
+    secret = tmp_path / "database_url"
+    secret.write_text(content)
+    result = run(["upgrade"], None, MIGRATOR_WAIT_TIMEOUT="30", DATABASE_URL_FILE=str(secret))
+    assert result.elapsed < 30  # generous: the refusal is milliseconds, it took 73 s for 100 KB before
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert (result.returncode, len(lines)) == (2, 1), result.stderr[:2000]
+    assert len(lines[0]) < 1000
+    for part in PASSWORD_PARTS:
+        assert part not in result.stderr + result.stdout

@@ -9,8 +9,9 @@ import pytest
 
 from migrator.core.errors import DatabaseUnavailable, ExitCode, Interrupted
 from migrator.core.events import Emitter
-from migrator.core.pg import Backoff, is_permanent, retry
+from migrator.core.pg import KEEPALIVES, Backoff, connect_timeout, is_permanent, params, retry
 from migrator.core.signals import Stop
+from migrator.core.urls import parse
 
 REFUSED = 'connection to server at "127.0.0.1", port 1 failed: Connection refused'
 AUTH_FAILED = 'FATAL:  password authentication failed for user "x"'
@@ -120,6 +121,49 @@ def test_backoff_doubles_from_20ms_and_stops_at_50ms_plus_jitter() -> None:
     backoff = Backoff()
     assert [round(backoff.delay(n, 0.0), 3) for n in (1, 2, 3, 4)] == [0.02, 0.04, 0.05, 0.05]
     assert backoff.delay(9, 1.0) == pytest.approx(0.06)
+
+
+def test_backoff_after_any_number_of_attempts_is_the_cap() -> None:
+    """Attempt 1025 and beyond (a minute of refusals) must not overflow a float into a crash."""
+    assert [Backoff().delay(n, 1.0) for n in (1025, 10**6)] == [pytest.approx(0.06)] * 2
+    assert Backoff(first=1.0, cap=1e300, jitter=0.0).delay(10**6, 0.0) == 2.0**64
+
+
+def test_a_long_wait_for_a_refusing_database_ends_with_exit_3() -> None:
+    """Thousands of attempts (each 1 ms apart here) end at the deadline, not in an OverflowError."""
+    clock, stream = Clock(), io.StringIO()
+    _, attempt = attempts_failing(*[REFUSED] * 5000)
+    with pytest.raises(DatabaseUnavailable) as raised:
+        retry(
+            attempt,  # type: ignore[arg-type]
+            Refused,
+            4.0,
+            Stop(),
+            Emitter("json", "info", stream),
+            "db",
+            backoff=Backoff(first=0.001, cap=0.001, jitter=0.0),
+            clock=clock,
+            unit_random=lambda: 0.5,
+            sleep=clock.sleep,
+        )
+    assert raised.value.exit_code == ExitCode.DATABASE_UNAVAILABLE
+    assert "(4001 attempts)" in raised.value.message
+
+
+def test_the_urls_connect_timeout_wins_and_is_passed_once() -> None:
+    """?connect_timeout= is libpq's per attempt, as written; without it, the time left decides (2 to 10 s)."""
+    given = parse("postgresql://u:pw@db/app?connect_timeout=30&application_name=job")
+    plain = parse("postgresql://u:pw@db/app")
+    assert "connect_timeout" not in params(given) and "connect_timeout" not in params(plain)
+    assert [connect_timeout(given, 0.5), connect_timeout(plain, 0.5), connect_timeout(plain, 60)] == ["30", "2", "10"]
+    assert params(given) == {
+        **KEEPALIVES,
+        "host": "db",
+        "user": "u",
+        "password": "pw",
+        "dbname": "app",
+        "application_name": "job",
+    }
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.core import urls
 from migrator.core.errors import ConfigError, ExitCode
+from migrator.core.options import OPTIONS
 from migrator.core.settings import Settings, build
 
 FILE_URL = "postgresql://file:pw@file-host/db"
@@ -180,8 +184,24 @@ def test_undecodable_database_url_file_is_a_usage_error(tmp_path: Path) -> None:
     [
         ({"MIGRATOR_WAIT_TIMEOUT": "soon"}, "MIGRATOR_WAIT_TIMEOUT='soon' is not a number of seconds"),
         ({"MIGRATOR_LOCK_TIMEOUT": "10s"}, "MIGRATOR_LOCK_TIMEOUT='10s' is not a number of seconds"),
-        ({"MIGRATOR_WAIT_TIMEOUT": "-1"}, "migrator_wait_timeout must be 0 or more seconds, got -1"),
-        ({"MIGRATOR_LOCK_TIMEOUT": "-0.5"}, "migrator_lock_timeout must be 0 or more seconds, got -0.5"),
+        ({"MIGRATOR_WAIT_TIMEOUT": "-1"}, "MIGRATOR_WAIT_TIMEOUT='-1' is out of range: 0 to 9223372036 seconds"),
+        ({"MIGRATOR_LOCK_TIMEOUT": "-0.5"}, "MIGRATOR_LOCK_TIMEOUT='-0.5' is out of range: 0 to 9223372036 seconds"),
+        (
+            {"MIGRATOR_HEARTBEAT_INTERVAL": "1e12"},
+            "MIGRATOR_HEARTBEAT_INTERVAL='1e12' is out of range: 0 to 9223372036 seconds",
+        ),
+        (
+            {"MIGRATOR_DDL_LOCK_TIMEOUT": "1e9"},
+            "MIGRATOR_DDL_LOCK_TIMEOUT='1e9' is out of range: 0 or 0.001 to 2147483.647 seconds "
+            "(PostgreSQL takes it in whole milliseconds, a 32-bit integer)",
+        ),
+        (
+            {"MIGRATOR_STATEMENT_TIMEOUT": "0.0004"},
+            "MIGRATOR_STATEMENT_TIMEOUT='0.0004' is out of range: 0 or 0.001 to 2147483.647 seconds "
+            "(PostgreSQL takes it in whole milliseconds, a 32-bit integer)",
+        ),
+        ({"MIGRATOR_DDL_RETRIES": "-1"}, "MIGRATOR_DDL_RETRIES='-1' is out of range: 0 or more"),
+        ({"MIGRATOR_DDL_RETRIES": "2.5"}, "MIGRATOR_DDL_RETRIES='2.5' is not a whole number"),
         ({"MIGRATOR_LOCK_KEY": "forty-two"}, "MIGRATOR_LOCK_KEY='forty-two' is not an integer"),
         ({"MIGRATOR_LOCK_KEY": "1.5"}, "MIGRATOR_LOCK_KEY='1.5' is not an integer"),
         ({"MIGRATOR_LOCK_KEY": str(2**63)}, "MIGRATOR_LOCK_KEY must fit in a signed 64-bit integer"),
@@ -203,8 +223,8 @@ def test_bad_environment_values_are_usage_errors(environ: dict[str, str], messag
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
-        ("wait_timeout", "migrator_wait_timeout must be 0 or more seconds, got -3"),
-        ("lock_timeout", "migrator_lock_timeout must be 0 or more seconds, got -3"),
+        ("wait_timeout", "--wait-timeout -3 is out of range: 0 to 9223372036 seconds"),
+        ("lock_timeout", "--lock-timeout -3 is out of range: 0 to 9223372036 seconds"),
     ],
 )
 def test_negative_timeout_flags_are_usage_errors(flag: str, message: str) -> None:
@@ -213,10 +233,35 @@ def test_negative_timeout_flags_are_usage_errors(flag: str, message: str) -> Non
     assert (error.exit_code, error.message) == (ExitCode.USAGE, message)
 
 
-@pytest.mark.parametrize("name", ["MIGRATOR_WAIT_TIMEOUT", "MIGRATOR_LOCK_TIMEOUT"])
-def test_nan_timeout_is_a_usage_error(name: str) -> None:
-    """'nan' is not a number of seconds."""
-    assert config_error({name: "nan"}).exit_code == ExitCode.USAGE
+SECONDS = [o.env for o in OPTIONS if o.kind == "seconds" and o.env]
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "-1", "1e400", "10 s"])
+@pytest.mark.parametrize("name", SECONDS)
+def test_a_seconds_setting_that_is_no_duration_is_a_usage_error_naming_it(name: str, raw: str) -> None:
+    """nan, infinities, negative and unparsable values: exit 2, the variable and its value named in the
+    message, the variable and its range in the hint."""
+    error = config_error({name: raw})
+    assert (error.exit_code, error.message.startswith(f"{name}={raw!r} is ")) == (ExitCode.USAGE, True)
+    assert error.hint is not None and error.hint.startswith(f"set {name} to a number of seconds, 0 ")
+
+
+@pytest.mark.parametrize("flag", ["wait_timeout", "lock_timeout"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, 1e10])
+def test_a_timeout_flag_beyond_what_python_can_wait_is_a_usage_error(flag: str, value: float) -> None:
+    """--wait-timeout nan / inf / 1e10: exit 2 naming the flag."""
+    error = config_error({}, **{flag: value})
+    assert error.message.startswith("--" + flag.replace("_", "-") + " ")
+
+
+def test_the_postgresql_timeouts_take_what_postgresql_takes() -> None:
+    """ddl_lock_timeout and statement_timeout reach PostgreSQL in whole milliseconds: 0.001 to 2147483.647
+    seconds (and 0: off) are taken as given."""
+    environ = {"MIGRATOR_DDL_LOCK_TIMEOUT": "2147483.647", "MIGRATOR_STATEMENT_TIMEOUT": "0.001"}
+    settings = build(cli_args(), environ, False)
+    assert (settings.ddl_lock_timeout, settings.statement_timeout) == (2147483.647, 0.001)
+    off = build(cli_args(), {"MIGRATOR_DDL_LOCK_TIMEOUT": "0", "MIGRATOR_STATEMENT_TIMEOUT": "0"}, False)
+    assert (off.ddl_lock_timeout, off.statement_timeout) == (0.0, None)
 
 
 def test_zero_timeouts_are_allowed() -> None:
@@ -308,3 +353,30 @@ def test_heartbeat_interval_is_seconds_from_the_environment_and_0_turns_it_off()
     assert interval == [10.0, 1.0, 0.0]
     assert "MIGRATOR_HEARTBEAT_INTERVAL='soon'" in config_error({"MIGRATOR_HEARTBEAT_INTERVAL": "soon"}).message
     assert config_error({"MIGRATOR_HEARTBEAT_INTERVAL": "-1"}).exit_code == ExitCode.USAGE
+
+
+# Every environment variable of the options table, and values an environment can hold: any text (lone
+# surrogates too: os.environ decodes undecodable bytes so), numbers in every spelling, near misses.
+VARIABLES = sorted({o.env for o in OPTIONS if o.env})
+NUMBERS = st.one_of(
+    st.floats().map(str),
+    st.floats().map(repr),
+    st.integers().map(str),
+    st.integers().map(hex),
+    st.decimals(allow_nan=True).map(str),
+    st.sampled_from(["1e9", "1e-9", "-0", "0x", "-0x8000000000000000", "1_000", " 5 ", "٣", "Infinity", "+nan"]),
+)
+VALUES = st.one_of(st.text(st.characters(codec=None, exclude_categories=())), NUMBERS)
+
+
+@given(st.dictionaries(st.sampled_from(VARIABLES), VALUES, min_size=1))
+@settings(max_examples=500, deadline=None)
+def test_any_value_of_any_variable_gives_settings_or_a_usage_error(environ: dict[str, str]) -> None:
+    """Whatever text migrator's environment variables hold, the resolver returns Settings or raises
+    ConfigError (exit 2): never another exception, which would be a crash (exit 70)."""
+    try:
+        resolved = build(cli_args(), environ, stderr_is_tty=False)
+    except ConfigError as exc:
+        assert exc.exit_code == ExitCode.USAGE and exc.message
+    else:
+        assert isinstance(resolved, Settings)
