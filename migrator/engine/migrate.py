@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -325,7 +326,9 @@ class DowngradeJob(Job):
     name = "downgrade"
     verb = staticmethod(alembic_ops.downgrade)
 
+    @cached_property
     def _reverting(self) -> list[tuple[str, str]] | None:
+        """Alembic's walk from the rows as found to the target, once: the count and the expected end both read it."""
         reverted = alembic_ops.reverting_or_error(self.project.script, self.target, self.before.current)
         if isinstance(reverted, list):
             return reverted
@@ -333,11 +336,11 @@ class DowngradeJob(Job):
         return None
 
     def expected(self, outcome: plan.Outcome) -> Expected:
-        reverted = self._reverting()
+        reverted = self._reverting
         return Expected(absent=tuple(rev for rev, _ in reverted)) if reverted is not None else Expected()
 
     def steps(self, outcome: plan.Outcome) -> int | None:
-        reverted = self._reverting() if isinstance(outcome, plan.Work) else None
+        reverted = self._reverting if isinstance(outcome, plan.Work) else None
         return len(reverted) if reverted is not None else None
 
 
