@@ -392,6 +392,18 @@ def translated_revision_errors(script: ScriptDirectory | None = None, what: str 
         if translated is None:
             raise
         raise translated from exc
+    except (SystemExit, KeyboardInterrupt) as exc:  # sys.exit() at a revision's import is a broken file too
+        where = failing_file(exc, script, revisions_only=True)
+        if where is None:
+            raise
+        raise _unloadable(where, exc) from exc
+
+
+def _unloadable(where: str | None, exc: BaseException) -> ConfigError:
+    return ConfigError(
+        f"cannot load the migration scripts: {where or 'a revision file'}: {type(exc).__name__}: {exc}",
+        hint=f"fix {where}" if where else "fix the revision file named in the error",
+    )
 
 
 def revision_error(exc: BaseException, script: ScriptDirectory | None, what: str | None = None) -> MigratorError | None:
@@ -406,10 +418,7 @@ def revision_error(exc: BaseException, script: ScriptDirectory | None, what: str
     if where is None and isinstance(exc, (SyntaxError, ImportError, AttributeError, NameError)):
         where = failing_file(exc, script)  # None: raised while running, not while loading
     if where is not None or isinstance(exc, (SyntaxError, ImportError)):
-        return ConfigError(
-            f"cannot load the migration scripts: {where or 'a revision file'}: {type(exc).__name__}: {exc}",
-            hint=f"fix {where}" if where else "fix the revision file named in the error",
-        )
+        return _unloadable(where, exc)
     if isinstance(exc, KeyError) and script is not None:
         return _missing_revision(script, exc)
     if isinstance(exc, FileNotFoundError):

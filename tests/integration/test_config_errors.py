@@ -59,19 +59,28 @@ def test_an_alembic_ini_without_an_alembic_section_is_a_usage_error(
     assert "script_location" in failed["hint"]
 
 
+@pytest.mark.parametrize(
+    ("raising", "named"),
+    [
+        ("raise RuntimeError('settings module missing')", "RuntimeError: settings module missing"),
+        ("import sys; sys.exit(1)", "SystemExit: 1"),  # a script's habit, at a revision's import
+        ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+    ],
+    ids=["exception", "sys-exit", "keyboard-interrupt"],
+)
 @pytest.mark.parametrize("command", ["upgrade", "heads", "history", "check"])
 def test_a_revision_file_that_raises_at_import_is_a_usage_error_naming_the_file(
-    server: Server, database: str, tmp_path: Path, command: str
+    server: Server, database: str, tmp_path: Path, command: str, raising: str, named: str
 ) -> None:
-    """Module-level code that raises (not only a SyntaxError): exit 2 naming the file and the exception."""
+    """Module-level code that raises (not only a SyntaxError, even sys.exit()): exit 2 naming the file."""
     write_project(tmp_path, ONE)
     broken = tmp_path / "migrations" / "versions" / "aaa1.py"
-    broken.write_text(broken.read_text() + "\nraise RuntimeError('settings module missing')\n")
+    broken.write_text(broken.read_text() + f"\n{raising}\n")
     result = run([command], server.url_for(database), cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     failed = result.event("run.failed")
     assert str(broken) in failed["error"]
-    assert "RuntimeError: settings module missing" in failed["error"]
+    assert named in failed["error"]
     assert str(broken) in failed["hint"]
     assert public_tables(server, database) == set()
 
