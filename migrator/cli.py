@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from migrator import __version__, verbs
 from migrator.core import options, report, streams
 from migrator.core import settings as settings_mod
-from migrator.core.errors import EXIT_CODE_HELP, ExitCode, MigrationFailed, MigratorError
+from migrator.core.errors import EXIT_CODE_HELP, ConfigError, ExitCode, MigrationFailed, MigratorError
 from migrator.core.events import Emitter
 from migrator.core.redact import Redactor, password_of
 from migrator.core.report import RunRecord
@@ -297,7 +299,11 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor
     try:
         settings = settings_mod.from_process(args)
     except MigratorError as exc:
-        return _failed(_early_emitter(args, redact, record, err), exc)
+        early = _early_emitter(args, redact, record, err)
+        code = _failed(early, exc)
+        if _reports(command, args):
+            _report(_early_report_path(args, early), _summary(record, code, redact, exc.message, exc.hint), early)
+        return code
     redact.add(password_of(settings.database_url))
     if command.targets and args.revision is None:
         args.revision = settings.target
@@ -308,12 +314,13 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor
     install(stop, lambda code: emitter.emit("run.signal", level="warning", exit_code=int(code)))
     session = Session(settings, stop, emitter, started=started)
     error: str | None = None
+    hint: str | None = None
     try:
         command.function(Run(session, out, record), args)
         stop.raise_if_stopped()  # a signal ends every command with 128 + its number, even one that went on
         code = int(ExitCode.OK)
     except MigratorError as exc:
-        code, error = _failed(emitter, exc), exc.message
+        code, error, hint = _failed(emitter, exc), exc.message, exc.hint
     except Exception as exc:  # noqa: BLE001  (any crash still gets a logged, redacted exit code)
         emitter.emit("run.crashed", level="error", exit_code=int(ExitCode.INTERNAL), exception=_trace(exc))
         code, error = int(ExitCode.INTERNAL), f"{type(exc).__name__}: {exc}"
@@ -322,8 +329,8 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor
         code, error = _failed(emitter, failure), failure.message
     finally:
         session.close()
-    if command.reports and not getattr(args, "dry_run", False):
-        _report(settings, record.summary(code, redact(error) if error else None), emitter)
+    if _reports(command, args):
+        _report(settings.report_path, _summary(record, code, redact, error, hint), emitter)
     return code
 
 
@@ -343,14 +350,33 @@ def _trace(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc)).rstrip()
 
 
-def _report(settings: settings_mod.Settings, summary: dict[str, Any], emitter: Emitter) -> None:
-    """The one-line JSON summary (--report, the termination log), whatever happened."""
-    if settings.report_path is None:
+def _reports(command: Command, args: argparse.Namespace) -> bool:
+    return command.reports and not getattr(args, "dry_run", False)
+
+
+def _summary(record: RunRecord, code: int, redact: Redactor, error: str | None, hint: str | None) -> dict[str, Any]:
+    """The report's value, masked before it is cut to size (a cut must not split a secret out of reach)."""
+    return record.summary(code, redact(error) if error else None, redact(hint) if hint else None)
+
+
+def _early_report_path(args: argparse.Namespace, emitter: Emitter) -> Path | None:
+    """Where a run whose settings failed reports: --report, MIGRATOR_REPORT or the termination log."""
+    try:
+        return settings_mod.report_path_from_process(args)
+    except ConfigError as exc:
+        emitter.emit("report.not_written", level="warning", error=exc.message)
+        return None
+
+
+def _report(path: Path | None, summary: dict[str, Any], emitter: Emitter) -> None:
+    """The one-line JSON summary (--report, the termination log), whatever happened; never the exit code."""
+    if path is None:
         return
     try:
-        report.write(settings.report_path, summary)
+        report.write(path, summary)
     except OSError as exc:
-        emitter.emit("report.not_written", level="warning", path=str(settings.report_path), error=exc.strerror)
+        reason = "it is a symbolic link (not followed)" if exc.errno == errno.ELOOP else exc.strerror
+        emitter.emit("report.not_written", level="warning", path=str(path), error=reason)
 
 
 def _defaults(args: argparse.Namespace) -> None:

@@ -399,7 +399,9 @@ def backfill(
             )
             ctx.impl.static_output(batch_statement(target, quoted_key, set_sql, where_sql, batch_size, None) + ";")
             return 0
-        return _batches(ctx, target, quoted_key, set_sql, where_sql, batch_size, pause, _display(table, schema))
+        return _batches(
+            ctx, _Backfill(target, quoted_key, set_sql, where_sql, batch_size, pause, _display(table, schema))
+        )
 
 
 def batch_statement(table: str, key: str, set_sql: str, where_sql: str, batch_size: int, after: str | None) -> str:
@@ -414,21 +416,26 @@ def batch_statement(table: str, key: str, set_sql: str, where_sql: str, batch_si
     )
 
 
-def _batches(
-    ctx: MigrationContext,
-    target: str,
-    key: str,
-    set_sql: str,
-    where_sql: str,
-    batch_size: int,
-    pause: float,
-    shown: str,
-) -> int:
+@dataclass(frozen=True)
+class _Backfill:
+    """One backfill as its batches run it."""
+
+    target: str  # the table, quoted
+    key: str  # the key column, quoted
+    set_sql: str
+    where_sql: str
+    batch_size: int
+    pause: float
+    shown: str  # the table as the events name it
+
+
+def _batches(ctx: MigrationContext, work: _Backfill) -> int:
     bind = op.get_bind()
     stop = _stop(ctx)
-    log = logs.get().bind(table=shown)
+    log = logs.get().bind(table=work.shown)
+    pause = work.pause
     # The fragments are the revision author's SQL: only the driver's % needs escaping around our one parameter.
-    set_escaped, where_escaped = set_sql.replace("%", "%%"), where_sql.replace("%", "%%")
+    set_escaped, where_escaped = work.set_sql.replace("%", "%%"), work.where_sql.replace("%", "%%")
     started = time.monotonic()
     rows = batches = 0
     last: Any = None
@@ -436,7 +443,7 @@ def _batches(
         if stop is not None:
             stop.raise_if_stopped()
         after = None if last is None else "%(last)s"
-        statement = batch_statement(target, key, set_escaped, where_escaped, batch_size, after)
+        statement = batch_statement(work.target, work.key, set_escaped, where_escaped, work.batch_size, after)
         updated, batch_last = bind.exec_driver_sql(statement, {"last": last}).one()
         if batch_last is None:
             break

@@ -50,7 +50,7 @@ def decide(session: Session, command: str, target: str) -> tuple[str, ...] | Non
             session.close()
             return head
         emitter.emit("fast_path.handover", level="debug", reason=reason)
-        if command != "upgrade":
+        if not plan.hands_over_locked(command):
             return None
         return _lock(session, conn, lock.key_for(settings.lock_key, table, schema), done)
     except psycopg2.Error as exc:

@@ -1,11 +1,12 @@
 """THE connection to PostgreSQL: psycopg2 alone, retried until the database answers.
 
 Every command opens its one connection here; the engine adopts it when there is work.
-The retry loop is written out rather than built on tenacity: importing tenacity costs
-~25 ms (it pulls in asyncio), a tenth of a no-op run, and the policy is a dozen lines:
-retry only what may pass, stop at a deadline or a signal, back off exponentially with
-jitter and a low cap (a database that just became ready is noticed within ~50 ms),
-re-raise as DatabaseUnavailable naming the last error.
+The wait is core/retry.py's one policy (tenacity's composition, imported only once the first
+attempt has failed, so a no-op run whose database answers never pays its ~25 ms): retry only
+what may pass, stop at a deadline or a signal, back off exponentially with jitter and a low cap
+(a database that just became ready is noticed within ~60 ms), re-raise as DatabaseUnavailable
+naming the last error. ``db.waiting`` says each retry (at debug; at info every few seconds),
+``db.ready`` how many attempts it took.
 
 Each attempt's connect_timeout is the URL's when it names one (it is passed as written: the
 operator knows the network), else derived from the time left before the deadline.
@@ -13,12 +14,11 @@ operator knows the network), else derived from the time left before the deadline
 
 from __future__ import annotations
 
-import random
 import sys
-import time
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
+from migrator.core import retry
 from migrator.core.errors import DatabaseUnavailable
 from migrator.core.events import Emitter
 from migrator.core.signals import Stop
@@ -28,8 +28,8 @@ T = TypeVar("T")
 APPLICATION_NAME = "migrator"
 CLIENT_CHECK_INTERVAL_MS = 1000
 SUMMARY_EVERY = 5.0
-# Doubling past this many times is above any cap (and 2.0 ** 1024 overflows a float).
-_MAX_DOUBLINGS = 64
+# From 20 ms to 50 ms, plus up to 10 ms: cheap against a refusing server, quick to notice a ready one.
+DATABASE_BACKOFF = retry.Backoff(first=0.02, cap=0.05, jitter=0.01)
 KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}
 # libpq messages of errors that retrying cannot fix.
 _PERMANENT_MARKERS = (
@@ -47,21 +47,6 @@ _PERMANENT_MARKERS = (
 )
 
 
-class Backoff(NamedTuple):
-    """Exponential from ``first``, capped at ``cap``, plus up to ``jitter`` at random."""
-
-    first: float = 0.02
-    cap: float = 0.05
-    jitter: float = 0.01
-
-    def delay(self, attempt: int, unit_random: float) -> float:
-        doublings = min(max(attempt - 1, 0), _MAX_DOUBLINGS)
-        return min(self.first * 2.0**doublings, self.cap) + unit_random * self.jitter
-
-
-DEFAULT_BACKOFF = Backoff()
-
-
 def is_permanent(message: str) -> bool:
     """A connection error that retrying cannot fix (bad password, unknown database, ...)."""
     lowered = message.lower()
@@ -72,6 +57,16 @@ def message_of(exc: BaseException) -> str:
     """The driver's message on one line."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     return " ".join(lines) if lines else type(exc).__name__
+
+
+def may_pass(exc: BaseException) -> bool:
+    """Worth another attempt: not an error that comes back the same every time."""
+    return not is_permanent(message_of(exc))
+
+
+def wait_policy(retry_on: type[BaseException], timeout: float) -> retry.Policy:
+    """The database wait: ``retry_on`` errors that may pass, for ``timeout`` seconds (0: one attempt)."""
+    return retry.Policy(retry_on, DATABASE_BACKOFF, timeout=max(0.0, timeout), retryable=may_pass)
 
 
 def driver() -> Any:
@@ -127,54 +122,53 @@ def connect(url: DatabaseUrl, timeout: float, stop: Stop, emitter: Emitter) -> A
         conn.autocommit = True
         return conn
 
-    conn = retry(once, psycopg2.OperationalError, timeout, stop, emitter, url.display())
+    conn = wait_for(once, wait_policy(psycopg2.OperationalError, timeout), stop, emitter, url.display())
     _watch_client(conn)
     return conn
 
 
-def retry(
+def wait_for(
     attempt: Callable[[float], T],
-    retry_on: type[BaseException],
-    timeout: float,
+    policy: retry.Policy,
     stop: Stop,
     emitter: Emitter,
     target: str,
-    backoff: Backoff = DEFAULT_BACKOFF,
-    clock: Callable[[], float] = time.monotonic,
-    unit_random: Callable[[], float] = random.random,
-    sleep: Callable[[float], None] | None = None,
+    timing: retry.Timing = retry.DEFAULT_TIMING,
 ) -> T:
     """Call ``attempt(remaining_seconds)`` until it succeeds, the deadline passes or a signal comes."""
-    started = clock()
-    deadline = started + timeout
-    attempts, next_summary = 0, started
-    while True:
+    attempts, next_summary = 0, 0.0
+
+    def counted(remaining: float) -> T:
+        nonlocal attempts
         attempts += 1
-        stop.raise_if_stopped()
-        try:
-            result = attempt(max(0.0, deadline - clock()))
-        except retry_on as exc:
-            message = message_of(exc)
-            if is_permanent(message):
-                raise DatabaseUnavailable(
-                    f"cannot connect to {target}: {message}",
-                    hint="retrying cannot fix this: check the user, password and database name in the URL",
-                ) from None
-            now = clock()
-            if timeout <= 0 or now >= deadline:
-                raise DatabaseUnavailable(
-                    f"database {target} not reachable within {timeout:g}s ({attempts} attempts): {message}",
-                    hint="check that the server is up and reachable, or raise --wait-timeout",
-                ) from None
-            delay = min(backoff.delay(attempts, unit_random()), max(0.0, deadline - now))
-            emitter.emit("db.waiting", level="debug", attempt=attempts, delay_ms=round(delay * 1000), error=message)
-            if now >= next_summary:
-                emitter.emit("db.waiting", attempt=attempts, waited_s=round(now - started, 1), error=message)
-                next_summary = now + SUMMARY_EVERY
-            (sleep or stop.sleep)(delay)
-            continue
-        emitter.emit("db.ready", attempts=attempts, waited_ms=round((clock() - started) * 1000))
-        return result
+        return attempt(remaining)
+
+    def waiting(failed: retry.Retry) -> None:
+        nonlocal next_summary
+        message = message_of(failed.error)
+        emitter.emit(
+            "db.waiting", level="debug", attempt=failed.attempt, delay_ms=round(failed.delay * 1000), error=message
+        )
+        if failed.waited >= next_summary:
+            emitter.emit("db.waiting", attempt=failed.attempt, waited_s=round(failed.waited, 1), error=message)
+            next_summary = failed.waited + SUMMARY_EVERY
+
+    started = timing.clock()
+    try:
+        result = retry.call(counted, policy, stop, waiting, timing)
+    except retry.GaveUp as gave_up:
+        raise DatabaseUnavailable(
+            f"database {target} not reachable within {policy.timeout or 0:g}s ({gave_up.attempts} attempts): "
+            f"{message_of(gave_up.error)}",
+            hint="check that the server is up and reachable, or raise --wait-timeout",
+        ) from None
+    except policy.retry_on as exc:  # permanent: not retried
+        raise DatabaseUnavailable(
+            f"cannot connect to {target}: {message_of(exc)}",
+            hint="retrying cannot fix this: check the user, password and database name in the URL",
+        ) from None
+    emitter.emit("db.ready", attempts=attempts, waited_ms=round((timing.clock() - started) * 1000))
+    return result
 
 
 def _watch_client(conn: Any) -> None:

@@ -9,10 +9,10 @@ itself would run, with its own head semantics (effective heads, ``depends_on``, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from migrator.core import revisions
+from migrator.core import phases, revisions
 from migrator.core.errors import MigratorError
 from migrator.core.revisions import ScriptState
 from migrator.core.state import Facts
@@ -52,6 +52,18 @@ class Graph(NamedTuple):
     scripts: ScriptState
     pending: Sequence[tuple[str, str]] | MigratorError
     version_table: str = "alembic_version"  # as the refusals name it
+
+
+def hands_over_locked(command: str) -> bool:
+    """Whether the light stage, finding work, takes the migration lock before it hands the session to
+    the engine: for ``upgrade``, whose engine takes it next anyway; ``check`` changes nothing."""
+    return command == "upgrade"
+
+
+def walks_up(command: str) -> bool:
+    """Whether the decision reads Alembic's walk up to the target (``Graph.pending``): ``upgrade`` and
+    ``check`` do; ``downgrade`` walks the other way (its job reads that walk), ``stamp`` records what it is told."""
+    return command in ("upgrade", "check")
 
 
 def decide(command: str, target: str, facts: Facts, fingerprint: str | None, graph: Graph | None = None) -> Outcome:
@@ -103,3 +115,38 @@ def _from_graph(command: str, target: str, facts: Facts, graph: Graph) -> Outcom
     if command == "upgrade" and not facts.has_version_table:
         return Work(())  # Alembic creates the version table, even for a project without revisions
     return NothingToDo(tuple(sorted(facts.current)))
+
+
+HELD_HINT = "they run with `upgrade --phase contract`"
+
+
+class Scope(NamedTuple):
+    """What an upgrade runs in its phase: the outcome, the Alembic targets it runs to, what waits."""
+
+    outcome: Outcome
+    targets: tuple[str, ...]
+    held: tuple[tuple[str, str], ...] = ()  # (revision, message) held back for the contract phase
+
+
+def scope(
+    phase: str,
+    outcome: Outcome,
+    target: str,
+    rows: tuple[str, ...],
+    steps: Callable[[Sequence[tuple[str, str]]], Sequence[phases.Step]],
+) -> Scope:
+    """What ``upgrade --phase PHASE`` runs of the decided ``outcome``: in the expand phase the pending
+    revisions before the first contract step (core/phases.py), to their heads; otherwise all of it, to
+    ``target``. ``steps`` reads the pending revisions' phases, asked only in the expand phase."""
+    if phase != "expand" or not isinstance(outcome, Work) or not outcome.pending:
+        return Scope(outcome, (target,))
+    found = steps(outcome.pending)
+    expandable, held = phases.split(found)
+    if not held:
+        return Scope(outcome, (target,))
+    waiting = tuple(p for p in outcome.pending if p[0] in set(held))
+    if not expandable:
+        return Scope(NothingToDo(tuple(sorted(rows)), reason="only contract steps are pending"), (target,), waiting)
+    ran = set(expandable)  # the work is what runs now: migration.started counts of these
+    work = Work(tuple(p for p in outcome.pending if p[0] in ran))
+    return Scope(work, tuple(phases.targets(found, expandable)), waiting)

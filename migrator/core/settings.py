@@ -43,7 +43,7 @@ class Settings(NamedTuple):
     log_format: str = "json"
     log_level: str = "info"
     log_color: bool = False
-    transaction_per_migration: bool = False
+    transaction_per_migration: bool | None = None  # None: as env.py asks
     fast_path: bool = True
     allow_changed: tuple[str, ...] = ()
     baseline: str | None = None
@@ -76,8 +76,9 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         log_level=_choice(args.log_level, environ, env("log_level"), LOG_LEVELS, "info"),
         # https://no-color.org: any non-empty NO_COLOR turns colors off.
         log_color=log_format == "console" and stderr_is_tty and not environ.get("NO_COLOR"),
-        transaction_per_migration=bool(getattr(args, "transaction_per_migration", False))
-        or _flag(environ, env("transaction_per_migration")),
+        transaction_per_migration=True
+        if getattr(args, "transaction_per_migration", False)
+        else _optional_flag(environ, env("transaction_per_migration")),
         fast_path=_flag(environ, env("fast_path"), default=True),
         allow_changed=_revision_list(getattr(args, "allow_changed", None), environ.get(env("allow_changed"))),
         baseline=_pick(getattr(args, "baseline", None), environ, env("baseline")),
@@ -118,6 +119,11 @@ def raw_urls(args: argparse.Namespace, environ: Mapping[str, str] | None = None)
 
 def from_process(args: argparse.Namespace) -> Settings:
     return build(args, os.environ, sys.stderr.isatty())
+
+
+def report_path_from_process(args: argparse.Namespace) -> Path | None:
+    """Where the report goes, resolved on its own: a run whose other settings are wrong still reports."""
+    return _report_path(getattr(args, "report_path", None), os.environ)
 
 
 def _pick(flag: str | None, environ: Mapping[str, str], name: str) -> str | None:
@@ -243,9 +249,15 @@ def _choice(flag: str | None, environ: Mapping[str, str], name: str, allowed: tu
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
+    found = _optional_flag(environ, name)
+    return default if found is None else found
+
+
+def _optional_flag(environ: Mapping[str, str], name: str) -> bool | None:
+    """1/0 (true/false, yes/no, on/off); None when the variable is unset or empty."""
     raw = environ.get(name, "").strip().lower()
     if not raw:
-        return default
+        return None
     if raw in _TRUE:
         return True
     if raw in _FALSE:

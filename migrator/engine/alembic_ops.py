@@ -39,7 +39,7 @@ from migrator.core import scripts, state
 from migrator.core.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
 from migrator.core.revisions import ScriptState
 from migrator.core.signals import Stop
-from migrator.engine import logs
+from migrator.engine import env_session, logs
 from migrator.engine.db import error_text
 
 DEFAULT_VERSION_TABLE = "alembic_version"
@@ -179,13 +179,16 @@ class Hooks:
     """What migrator places into env.py's ``context.configure()``, and what env.py asked for."""
 
     connection: Connection | None = None
-    per_migration: bool = False
+    per_migration: bool | None = None  # None: as env.py asks (Alembic's default: one transaction)
     on_version_apply: Sequence[OnVersionApply] = ()
     version_table: tuple[str, str | None] | None = None  # what alembic.ini declares; env.py must agree
     starting_rev: tuple[str, ...] | None = None  # offline: render from all of these (a merge's parents)
     # autogenerate: sees the generated script; True drops it (nothing detected: no empty revision file)
     review_generated: Callable[[Any], bool] | None = None
     stop: Stop | None = None  # the run's signals, for revisions that wait between steps (migrator.online)
+    # set at configure(): env.py's statements began a transaction on our connection, which Alembic then
+    # leaves to its caller (one transaction, committed by the Job when the run succeeds)
+    began_before_configure: bool = False
 
 
 def _environment(hooks: Hooks) -> Callable[..., EnvironmentContext]:
@@ -209,9 +212,15 @@ def _configured(
     hooks: Hooks, environment: EnvironmentContext, connection: Connection | None, kw: dict[str, Any]
 ) -> Connection | None:
     """Place migrator's connection and options into env.py's configure() arguments (``kw`` in place)."""
+    if hooks.per_migration is not None:  # the flag or the variable, when given, over env.py's own
+        kw["transaction_per_migration"] = hooks.per_migration
     if hooks.connection is not None and not environment.is_offline_mode():
+        if connection is not None and connection is not hooks.connection:
+            env_session.adopt(connection, hooks.connection)
+        elif hooks.connection.in_transaction():
+            hooks.began_before_configure = True
+            env_session.began_before_configure(bool(kw.get("transaction_per_migration")))
         connection = hooks.connection
-    kw["transaction_per_migration"] = hooks.per_migration
     if hooks.starting_rev is not None and environment.is_offline_mode():
         kw["starting_rev"] = hooks.starting_rev
     theirs = kw.get("on_version_apply") or ()

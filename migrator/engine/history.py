@@ -14,7 +14,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from migrator import __version__
 from migrator.core import checksums
-from migrator.core.state import STATE_TABLE, sql_name, statement_name
+from migrator.core.state import STATE_TABLE, Recorded, sql_name, statement_name
 
 TABLE = checksums.HISTORY_TABLE
 
@@ -153,15 +153,7 @@ def committed_in_run(conn: Connection, schema: str | None, run_id: str) -> list[
     return [r.revision for r in rows]
 
 
-def record_head(
-    conn: Connection,
-    schema: str | None,
-    version_table: str,
-    fingerprint: str,
-    heads: tuple[str, ...],
-    head_rows: tuple[str, ...],
-    run_id: str,
-) -> None:
+def record_head(conn: Connection, schema: str | None, version_table: str, head: Recorded, run_id: str) -> None:
     """What the light stage compares with (core/state.py): these files, these rows, at head."""
     name = statement_name(STATE_TABLE, schema)
     conn.exec_driver_sql(
@@ -183,9 +175,9 @@ def record_head(
         "head_rows = excluded.head_rows, run_id = excluded.run_id, recorded_at = now()",
         {
             "table": version_table,
-            "fingerprint": fingerprint,
-            "heads": list(heads),
-            "rows": list(head_rows),
+            "fingerprint": head.fingerprint,
+            "heads": list(head.heads),
+            "rows": list(head.head_rows),
             "run_id": run_id,
         },
     )

@@ -10,7 +10,6 @@ version change: what is committed is recorded, whatever fails afterwards.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,12 +22,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migrator.core import checksums, lock, output, phases, plan, revisions, state, urls
+from migrator.core import checksums, lock, output, phases, plan, retry, revisions, state, urls
 from migrator.core.errors import ConfigError, Interrupted, MigrationFailed, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.run import Run
 from migrator.core.session import Session
-from migrator.engine import alembic_ops, backup, db, ddl, history, logs
+from migrator.engine import alembic_ops, backup, db, ddl, history, logs, own_waits
+from migrator.engine.own_waits import OwnWaits
 from migrator.engine.progress import Applied, Heartbeat, Progress
 from migrator.engine.project import Project
 from migrator.engine.transactions import TransactionWatch
@@ -196,15 +196,8 @@ class Job:
         table = state.qualified(project.version_table, project.version_schema)
         try:
             with conn.begin():
-                history.record_head(
-                    conn,
-                    project.version_schema,
-                    table,
-                    fingerprint,
-                    self.scripts.heads,
-                    after.current,
-                    self.record.run_id,
-                )
+                head = state.Recorded(fingerprint, self.scripts.heads, after.current)
+                history.record_head(conn, project.version_schema, table, head, self.record.run_id)
         except DBAPIError as exc:  # bookkeeping only: the next run takes the full stage again
             self.log.warning("fast_path.not_recorded", reason=db.error_text(exc))
 
@@ -214,41 +207,57 @@ class Job:
         ddl.set_timeouts(conn, settings.ddl_lock_timeout, settings.statement_timeout)
         backend_pid = int(conn.exec_driver_sql("select pg_backend_pid()").scalar_one())
         conn.commit()
-        attempts = settings.ddl_retries + 1
-        for attempt in range(1, attempts + 1):
+        blockers, tries = ddl.Blockers(backend_pid), 0
+        failed: tuple[str, str, datetime] | None = None  # the step that was running when the last attempt failed
+
+        def attempt(_remaining: float) -> None:
+            nonlocal blockers, failed, tries
+            tries += 1
+            if tries > 1:
+                self.before = self.project.read_state(conn)  # retry from where the database is
             blockers = ddl.Blockers(backend_pid)
             heartbeat = Heartbeat(backend_pid, progress.current, settings.heartbeat_interval)
+            own = OwnWaits(backend_pid, patience=settings.ddl_lock_timeout)
             watch = Watch(
                 conn.engine.url,
-                [blockers.observe, heartbeat.observe],
+                [blockers.observe, heartbeat.observe, own.observe],
                 interval=0.2,
                 grace=min(0.5, settings.ddl_lock_timeout / 2),
             )
             try:
                 try:
-                    with watch, progress:
+                    with watch, progress, own_waits.tagged():
                         self._run(conn, targets)
                 finally:
                     writer.close()
-                return
             except MigrationFailed as exc:
                 writer.table_known = False
                 failed = progress.abandon()
                 _keep_committed(conn, self.project, progress, self.record)
                 _record_failure(conn, self.project, self.record, failed)
-                if not ddl.is_lock_timeout(exc) or attempt == attempts:
-                    raise _with_blockers(exc, blockers.seen, settings.ddl_lock_timeout, attempt) from exc.__cause__
-                delay = min(10.0, 0.5 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
-                self.log.warning(
-                    "migration.lock_timeout",
-                    attempt=attempt,
-                    retry_in_ms=round(delay * 1000),
-                    revision=failed[0] if failed else None,
-                    blockers=[b.describe() for b in blockers.seen],
-                )
-                self.stop.sleep(delay)
-                self.stop.raise_if_stopped()
-                self.before = self.project.read_state(conn)
+                if own.cancelled is None:
+                    raise
+                raise own.explained(exc, failed[0] if failed else None) from exc.__cause__
+
+        def lock_timeout(next_try: retry.Retry) -> None:
+            self.log.warning(
+                "migration.lock_timeout",
+                attempt=next_try.attempt,
+                retry_in_ms=round(next_try.delay * 1000),
+                revision=failed[0] if failed else None,
+                blockers=[b.describe() for b in blockers.seen],
+            )
+
+        # Only lock timeouts, MIGRATOR_DDL_RETRIES more times, 0.5 s doubling to 10 s, plus up to 0.25 s.
+        backoff = retry.Backoff(first=0.5, cap=10.0, jitter=0.25)
+        attempts = settings.ddl_retries + 1
+        policy = retry.Policy(MigrationFailed, backoff, attempts=attempts, retryable=ddl.is_lock_timeout)
+        try:
+            retry.call(attempt, policy, self.stop, lock_timeout)
+        except retry.GaveUp as gave_up:
+            error = gave_up.error
+            assert isinstance(error, MigrationFailed)
+            raise _with_blockers(error, blockers.seen, settings.ddl_lock_timeout, gave_up.attempts) from error.__cause__
 
     def _run(self, conn: Connection, targets: list[str]) -> None:
         """One Alembic verb on the locked connection; Alembic opens and commits the transactions."""
@@ -270,6 +279,8 @@ class Job:
             with progress.noting_commits(conn):
                 for target in targets:  # one, or with --phase expand the heads of what may run before the rollout
                     self.verb(project.cfg, target)
+                    if hooks.began_before_configure and conn.in_transaction():
+                        conn.commit()  # Alembic left env.py's transaction to its caller: the run is it
             progress.finish()
 
 
@@ -291,9 +302,11 @@ class UpgradeJob(Job):
             self.log.warning("checksum.change_accepted", revisions=accepted)
 
     def scope(self, outcome: plan.Outcome) -> tuple[plan.Outcome, list[str]]:
-        if self.settings.phase == "expand":
-            return _expand_only(self.project, outcome, self.target, self.before, self.log)
-        return outcome, [self.target]
+        scoped = plan.scope(self.settings.phase, outcome, self.target, self.before.current, self.project.steps)
+        if scoped.held:
+            held = [rev for rev, _ in scoped.held]
+            self.log.info("phase.held_back", phase="expand", revisions=held, hint=plan.HELD_HINT)
+        return scoped.outcome, list(scoped.targets)
 
     def expected(self, outcome: plan.Outcome) -> Expected:
         return (
@@ -353,22 +366,6 @@ class StampJob(Job):
 def _listed(revs: Sequence[str], shown: int = 5) -> str:
     more = f", … {len(revs) - shown} more" if len(revs) > shown else ""
     return ", ".join(revs[:shown]) + more
-
-
-def _expand_only(
-    project: Project, outcome: plan.Outcome, target: str, before: state.Facts, log: Any
-) -> tuple[plan.Outcome, list[str]]:
-    """--phase expand: the pending revisions before the first contract step, as upgrade targets."""
-    if not isinstance(outcome, plan.Work) or not outcome.pending:
-        return outcome, [target]
-    steps = project.steps(outcome.pending)
-    expandable, held = phases.split(steps)
-    if held:
-        log.info("phase.held_back", phase="expand", revisions=held, hint="they run with `upgrade --phase contract`")
-    if not expandable:
-        return plan.NothingToDo(tuple(sorted(before.current)), reason="only contract steps are pending"), [target]
-    ran = set(expandable)  # the work is what runs now: migration.started counts of these
-    return plan.Work(tuple(p for p in outcome.pending if p[0] in ran)), phases.targets(steps, expandable)
 
 
 def _state_after(conn: Connection, project: Project, before: state.Facts) -> state.Facts:
@@ -547,10 +544,12 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
     log = logs.get().bind(command="check")
     project = Project.load(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
-    deadline = time.monotonic() + (wait_for_head or 0.0)
     with db.connection(session) as conn:
-        announced = False
-        while True:
+        last: tuple[tuple[str, ...], Sequence[tuple[str, str]]] = ((), ())  # the rows and pending steps as last read
+
+        def at_target(_remaining: float) -> None:
+            """One look: at the target (said on stdout), refused, or NotAtHead (retried until the deadline)."""
+            nonlocal last
             facts = project.read_state(conn)
             outcome = project.decide("check", target, facts, scripts)
             if isinstance(outcome, plan.Refuse):
@@ -564,18 +563,24 @@ def check(session: Session, stdout: TextIO, target: str, wait_for_head: float | 
                 held = [rev for rev, _ in contract or ()]
                 log.info("check.at_head", revision=revisions.describe(rows), target=target, contract_pending=held)
                 return
-            if time.monotonic() >= deadline:
-                output.not_at_target(stdout, fmt, target, facts.current, todo)
-                raise NotAtHead(
-                    f"the database is at {revisions.describe(facts.current)}, not at {target} "
-                    f"{revisions.describe(scripts.heads)}: {len(todo)} migration(s) pending",
-                    hint="run `migrator upgrade`" + ("" if target == "head" else f" {target}"),
-                )
-            if not announced:
-                log.info("check.waiting_for_head", current=revisions.describe(facts.current), pending=len(todo))
-                announced = True
-            if stop.event.wait(min(0.5, max(0.0, deadline - time.monotonic()))):
-                stop.raise_if_stopped()
+            last = facts.current, todo
+            raise NotAtHead(
+                f"the database is at {revisions.describe(facts.current)}, not at {target} "
+                f"{revisions.describe(scripts.heads)}: {len(todo)} migration(s) pending",
+                hint="run `migrator upgrade`" + ("" if target == "head" else f" {target}"),
+            )
+
+        def waiting(next_look: retry.Retry) -> None:
+            if next_look.attempt == 1:  # said once, not every half second
+                log.info("check.waiting_for_head", current=revisions.describe(last[0]), pending=len(last[1]))
+
+        # Every half second until --wait-for-head has passed (without it: one look); a signal ends the wait.
+        policy = retry.Policy(NotAtHead, retry.Backoff(first=0.5, cap=0.5), timeout=wait_for_head or 0.0)
+        try:
+            retry.call(at_target, policy, stop, waiting)
+        except retry.GaveUp as gave_up:
+            output.not_at_target(stdout, fmt, target, *last)
+            raise gave_up.error from None
 
 
 def _contract_only(project: Project, pending: Sequence[tuple[str, str]]) -> list[tuple[str, str]] | None:

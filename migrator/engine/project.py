@@ -40,7 +40,7 @@ class Project:
     def hooks(
         self,
         connection: Connection | None,
-        per_migration: bool = False,
+        per_migration: bool | None = None,
         on_version_apply: Sequence[alembic_ops.OnVersionApply] = (),
     ) -> alembic_ops.Hooks:
         """What env.py's configure() gets, holding env.py to this project's version table."""
@@ -77,7 +77,7 @@ class Project:
         """core/plan.py's decision, with Alembic's own walk from the version rows to the target."""
         pending: list[tuple[str, str]] | MigratorError = []
         several = target == "head" and len(known.heads) > 1  # refused by the plan, as Alembic does
-        if command != "downgrade" and not revisions.unknown(facts, known) and not several:
+        if plan.walks_up(command) and not revisions.unknown(facts, known) and not several:
             pending = alembic_ops.pending_or_error(self.script, target, facts.current)
         return plan.decide(command, target, facts, None, plan.Graph(known, pending, self.version_table))
 

@@ -199,9 +199,8 @@ def _rendered(project: Project, script: Script) -> str:
     """The revision's own upgrade SQL, rendered from all its parents and dependencies at once, so
     no other revision is rendered (a merge's other branch, a depends_on target)."""
     parents = tuple(dict.fromkeys((*_tuple(script.down_revision), *_tuple(script.dependencies))))
-    start = parents[0] if parents else "base"
     out = io.StringIO()
-    review.render(project, "upgrade", start, script.revision, out, per_migration=False, parents=parents or None)
+    review.render_revision(project, script.revision, parents, out)
     return sqltext.own_section(out.getvalue(), script.revision)
 
 

@@ -1,13 +1,15 @@
 """Review SQL: `migrator sql [FROM:]TO` and `upgrade --dry-run` (Alembic offline mode).
 
 The SQL comes from Alembic's offline mode (``--sql``), which needs a dialect but
-no database. `upgrade --dry-run` only reads the current revision, on a read-only
-session, without the migration lock, and renders from there.
+no database. `upgrade --dry-run` only reads the database's state, on a read-only
+session, without the migration lock, takes upgrade's own decision from it
+(``Project.decide`` and ``plan.scope``: the same refusals, the same pending steps in
+the same --phase) and renders those steps from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -15,7 +17,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RangeNotAncestorError
 from sqlalchemy.engine import Connection
 
-from migrator.core import revisions
+from migrator.core import plan, revisions
 from migrator.core.errors import ConfigError, MigrationFailed, MigratorError, RevisionStateError
 from migrator.core.session import Session
 from migrator.core.settings import Settings
@@ -47,34 +49,49 @@ def sql(settings: Settings, stdout: TextIO, range_: str) -> None:
 
 
 def dry_run(session: Session, stdout: TextIO, target: str) -> None:
-    """Print what `upgrade TARGET` would run from the database's current revision; change nothing."""
+    """Print what `upgrade TARGET` would run from the database's current revision, decided as upgrade
+    decides (core/plan.py, in its --phase) and refused as it refuses; change nothing."""
     settings = session.settings
     log = logs.get().bind(command="upgrade", target=target, dry_run=True)
     project = offline_project(settings, stdout)
     scripts = alembic_ops.script_state(project.script)
     with db.connection(session) as conn:
-        state = _read_only_state(conn, project)
+        facts = _after_baseline(project.script, _read_only_state(conn, project), settings.baseline, stdout)
+        outcome = project.decide("upgrade", target, facts, scripts)
+        if isinstance(outcome, plan.Refuse):
+            raise outcome.error
         accepted = project.changed_since_applied(conn, settings.allow_changed)  # refused as upgrade would
     if accepted:
         log.warning("checksum.change_accepted", revisions=accepted)
-    state = _after_baseline(project.script, state, settings.baseline, stdout)
-    revisions.check_before_upgrade(state, scripts, target, project.version_table)
-    steps = pending_to(project.script, state.current, target)
-    at = revisions.describe(state.current)
-    log.info("dry_run.state", current=at, pending=[revision for revision, _ in steps])
+    scoped = plan.scope(settings.phase, outcome, target, facts.current, project.steps)
+    steps = scoped.outcome.pending if isinstance(scoped.outcome, plan.Work) else ()
+    at = revisions.describe(facts.current)
+    log.info("dry_run.state", current=at, pending=[rev for rev, _ in steps], held=[rev for rev, _ in scoped.held])
     if not steps:
+        _listed(stdout, "held", scoped.held)
         stdout.write(f"-- nothing to do: the database is at {at}\n")
         return
-    if len(state.current) > 1:
+    if len(facts.current) > 1:
         raise RevisionStateError(
             f"the database is at several revisions ({at}); the SQL can only be rendered from one",
             hint="render each branch with `migrator sql FROM:TARGET`",
         )
+    if len(scoped.targets) > 1:
+        raise RevisionStateError(
+            f"the expand phase ends at several revisions ({revisions.describe(scoped.targets)}); "
+            "the SQL can only be rendered to one",
+            hint="render each branch with `migrator sql FROM:REV`",
+        )
+    _listed(stdout, "pending", steps)
+    _listed(stdout, "held", scoped.held)
+    start, end = (facts.current[0] if facts.current else "base"), scoped.targets[0]
+    render(project, "upgrade", start, end, stdout, settings.transaction_per_migration)
+    log.info("sql.rendered", range=f"{start}:{end}", direction="upgrade")
+
+
+def _listed(stdout: TextIO, kind: str, steps: Sequence[tuple[str, str]]) -> None:
     for revision, message in steps:
-        stdout.write(f"-- pending: {revision} {message}\n")
-    start = state.current[0] if state.current else "base"
-    render(project, "upgrade", start, target, stdout, settings.transaction_per_migration)
-    log.info("sql.rendered", range=f"{start}:{target}", direction="upgrade")
+        stdout.write(f"-- {kind}: {revision} {message}\n")
 
 
 def offline_project(settings: Settings, stdout: TextIO) -> Project:
@@ -103,31 +120,30 @@ def direction(script: ScriptDirectory, start: str, end: str) -> str:
             ) from None
 
 
-def render(
-    project: Project,
-    way: str,
-    start: str,
-    end: str,
-    out: TextIO,
-    per_migration: bool,
-    parents: tuple[str, ...] | None = None,
-) -> None:
-    """Alembic's offline SQL for ``start:end`` into ``out``; with ``parents``, rendered as if the
-    database were at all of them (a merge revision alone, not the other branch)."""
+def render(project: Project, way: str, start: str, end: str, out: TextIO, per_migration: bool | None) -> None:
+    """Alembic's offline SQL for ``start:end`` into ``out``."""
+    _render(project, way, f"{start}:{end}", out, project.hooks(None, per_migration))
+
+
+def render_revision(project: Project, revision: str, parents: tuple[str, ...], out: TextIO) -> None:
+    """The upgrade SQL of ``revision`` alone into ``out``, rendered as if the database were at all its
+    ``parents`` (a merge revision alone, not the other branch; no parents: from base)."""
+    hooks = project.hooks(None, False)
+    hooks.starting_rev = parents or None
+    _render(project, "upgrade", f"{parents[0] if parents else 'base'}:{revision}", out, hooks)
+
+
+def _render(project: Project, way: str, range_: str, out: TextIO, hooks: alembic_ops.Hooks) -> None:
     project.cfg.output_buffer = out
     run = alembic_ops.upgrade if way == "upgrade" else alembic_ops.downgrade
-    hooks = project.hooks(None, per_migration)
-    hooks.starting_rev = parents
-    with translated_errors(f"{start}:{end}"), alembic_ops.driving(project.cfg, project.script, hooks):
-        run(project.cfg, f"{start}:{end}", sql=True)
+    with translated_errors(range_), alembic_ops.driving(project.cfg, project.script, hooks):
+        run(project.cfg, range_, sql=True)
 
 
 def pending_to(script: ScriptDirectory, current: tuple[str, ...], target: str) -> list[tuple[str, str]]:
-    """(revision, message) that `upgrade TARGET` would apply from ``current``, oldest first."""
-    with translated_errors(target):
-        lower = current if current else None
-        steps = list(script.iterate_revisions(target, lower, implicit_base=True))
-    return [(s.revision, (s.doc or "").strip()) for s in reversed(steps) if s.revision not in current]
+    """(revision, message) that `upgrade TARGET` would apply from ``current``, oldest first: the walk
+    the real upgrade takes (alembic_ops.pending), not a copy of it."""
+    return alembic_ops.pending(script, target, current)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import Result, run
 from tests.support.dbutil import tables, version
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
@@ -183,6 +183,87 @@ def test_dry_run_refuses_what_upgrade_would_refuse(server: Server, database: str
     ahead = run(["upgrade", "--dry-run"], url)
     assert (ahead.returncode, ahead.stdout) == (5, "")
     assert "ahead of the code" in ahead.event("run.failed")["error"]
+
+
+def phased_project(root: Path) -> None:
+    """e1 and e2 expand steps, c3 a contract step after them."""
+    write_project(
+        root,
+        [
+            Revision("e1", None, "create items", upgrade='op.execute("create table items (id int, old_name text)")'),
+            Revision("e2", "e1", "add new_name", upgrade='op.execute("alter table items add column new_name text")'),
+            Revision("c3", "e2", "drop old_name", upgrade='op.execute("alter table items drop column old_name")'),
+        ],
+    )
+    path = root / "migrations" / "versions" / "c3.py"
+    path.write_text(path.read_text().replace("depends_on = None\n", 'depends_on = None\nphase = "contract"\n'))
+
+
+def listed(stdout: str, kind: str) -> list[str]:
+    """The revisions of a dry run's ``-- KIND: REV message`` lines."""
+    return [line.split()[2] for line in stdout.splitlines() if line.startswith(f"-- {kind}: ")]
+
+
+def test_dry_run_in_the_expand_phase_lists_what_upgrade_in_that_phase_applies(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """--phase expand: the expand steps pending, their SQL only, the contract step held; the real
+    run of each phase then applies exactly what its dry run listed."""
+    phased_project(tmp_path)
+    url = server.url_for(database)
+    dry = run(["upgrade", "--dry-run", "--phase", "expand"], url, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert (listed(dry.stdout, "pending"), listed(dry.stdout, "held")) == (["e1", "e2"], ["c3"])
+    assert "alter table items add column new_name text;" in dry.stdout
+    assert "drop column old_name" not in dry.stdout
+    assert (dry.event("dry_run.state")["pending"], dry.event("dry_run.state")["held"]) == (["e1", "e2"], ["c3"])
+    assert tables(server, database) == set()
+    expand = run(["upgrade", "--phase", "expand"], url, cwd=tmp_path)
+    assert expand.returncode == 0, expand.stderr
+    assert expand.event("run.finished")["revisions"] == listed(dry.stdout, "pending")
+    assert expand.event("phase.held_back")["revisions"] == listed(dry.stdout, "held")
+    between = run(["upgrade", "--dry-run", "--phase", "expand"], url, cwd=tmp_path)
+    assert (between.returncode, listed(between.stdout, "held")) == (0, ["c3"]), between.stderr
+    assert between.stdout.endswith("-- nothing to do: the database is at e2\n")
+    dry_contract = run(["upgrade", "--dry-run", "--phase", "contract"], url, cwd=tmp_path)
+    assert (listed(dry_contract.stdout, "pending"), listed(dry_contract.stdout, "held")) == (["c3"], [])
+    assert "drop column old_name" in dry_contract.stdout
+    contract = run(["upgrade", "--phase", "contract"], url, cwd=tmp_path)
+    assert contract.event("run.finished")["revisions"] == listed(dry_contract.stdout, "pending")
+    assert version(server, database) == ["c3"]
+
+
+def refusal(result: Result) -> tuple[int, str, str, str]:
+    failed = result.event("run.failed")
+    return result.returncode, result.stdout, failed["error"], failed["hint"]
+
+
+def test_dry_run_refuses_several_heads_as_upgrade_does(server: Server, database: str, tmp_path: Path) -> None:
+    """Two heads pending and the target head: the dry run's exit code, error and hint are upgrade's."""
+    write_project(tmp_path, [Revision("h1", None), Revision("h2a", "h1"), Revision("h2b", "h1")])
+    url = server.url_for(database)
+    assert run(["upgrade", "h1"], url, cwd=tmp_path).returncode == 0
+    dry = run(["upgrade", "--dry-run"], url, cwd=tmp_path)
+    real = run(["upgrade"], url, cwd=tmp_path)
+    assert refusal(dry) == refusal(real)
+    assert (real.returncode, version(server, database)) == (5, ["h1"])
+    assert "several heads" in real.event("run.failed")["error"]
+
+
+def test_dry_run_refuses_a_database_ahead_of_the_code_as_upgrade_does(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """The version row names a revision this code lacks (an app rolled back after its upgrade): the dry
+    run's exit code, error and hint are upgrade's ("ahead of the code"), not those of an edited file."""
+    write_project(tmp_path, [Revision("k1", None), Revision("k2", "k1")])
+    url = server.url_for(database)
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    (tmp_path / "migrations" / "versions" / "k2.py").unlink()
+    dry = run(["upgrade", "--dry-run"], url, cwd=tmp_path)
+    real = run(["upgrade"], url, cwd=tmp_path)
+    assert refusal(dry) == refusal(real)
+    assert real.returncode == 5
+    assert "ahead of the code" in real.event("run.failed")["error"]
 
 
 @pytest.fixture

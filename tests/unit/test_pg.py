@@ -1,4 +1,4 @@
-"""The one wait loop (core/pg.py): what it retries, when it stops, what it says; time is injected."""
+"""The database wait (core/pg.py over core/retry.py): what it retries, when it stops, what it says; time is injected."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 from migrator.core.errors import DatabaseUnavailable, ExitCode, Interrupted
 from migrator.core.events import Emitter
-from migrator.core.pg import KEEPALIVES, Backoff, connect_timeout, is_permanent, params, retry
+from migrator.core.pg import KEEPALIVES, connect_timeout, is_permanent, params, wait_for, wait_policy
+from migrator.core.retry import Backoff, Timing
 from migrator.core.signals import Stop
 from migrator.core.urls import parse
 
@@ -48,16 +49,13 @@ def attempts_failing(*errors: str) -> tuple[list[float], object]:
 
 
 def run(attempt: object, timeout: float, stream: io.StringIO, clock: Clock, stop: Stop | None = None) -> str:
-    return retry(
+    return wait_for(
         attempt,  # type: ignore[arg-type]
-        Refused,
-        timeout,
+        wait_policy(Refused, timeout),
         stop or Stop(),
         Emitter("json", "debug", stream),
         "postgresql://u:***@db/app",
-        clock=clock,
-        unit_random=lambda: 0.5,
-        sleep=clock.sleep,
+        Timing(clock, clock.sleep),
     )
 
 
@@ -71,9 +69,11 @@ def test_transient_errors_are_retried_until_the_database_answers() -> None:
     calls, attempt = attempts_failing(REFUSED, REFUSED)
     assert run(attempt, 60, stream, clock) == "connection"
     assert len(calls) == 3
-    assert clock.slept == [pytest.approx(0.025), pytest.approx(0.045)]
+    assert len(clock.slept) == 2 and 0.02 <= clock.slept[0] <= 0.03 and 0.04 <= clock.slept[1] <= 0.05
+    waiting = [(e["attempt"], e["level"]) for e in events(stream) if e["event"] == "db.waiting"]
+    assert waiting == [(1, "debug"), (1, "info"), (2, "debug")]  # each retry, and a summary every 5 s
     ready = [e for e in events(stream) if e["event"] == "db.ready"]
-    assert ready[0]["attempts"] == 3
+    assert [(e["attempts"], e["waited_ms"]) for e in ready] == [(3, round((clock.now - 100.0) * 1000))]
 
 
 def test_an_error_retrying_cannot_fix_fails_at_once() -> None:
@@ -118,15 +118,11 @@ def test_a_signal_ends_the_wait() -> None:
 
 def test_backoff_doubles_from_20ms_and_stops_at_50ms_plus_jitter() -> None:
     """Cheap retries against a refusing server; readiness noticed within ~60 ms."""
-    backoff = Backoff()
-    assert [round(backoff.delay(n, 0.0), 3) for n in (1, 2, 3, 4)] == [0.02, 0.04, 0.05, 0.05]
-    assert backoff.delay(9, 1.0) == pytest.approx(0.06)
-
-
-def test_backoff_after_any_number_of_attempts_is_the_cap() -> None:
-    """Attempt 1025 and beyond (a minute of refusals) must not overflow a float into a crash."""
-    assert [Backoff().delay(n, 1.0) for n in (1025, 10**6)] == [pytest.approx(0.06)] * 2
-    assert Backoff(first=1.0, cap=1e300, jitter=0.0).delay(10**6, 0.0) == 2.0**64
+    clock = Clock()
+    _, attempt = attempts_failing(*[REFUSED] * 20)
+    assert run(attempt, 60, io.StringIO(), clock) == "connection"
+    bounds = [(0.02, 0.03), (0.04, 0.05)] + [(0.05, 0.06)] * 18
+    assert [low <= slept <= high for slept, (low, high) in zip(clock.slept, bounds, strict=True)] == [True] * 20
 
 
 def test_a_long_wait_for_a_refusing_database_ends_with_exit_3() -> None:
@@ -134,17 +130,13 @@ def test_a_long_wait_for_a_refusing_database_ends_with_exit_3() -> None:
     clock, stream = Clock(), io.StringIO()
     _, attempt = attempts_failing(*[REFUSED] * 5000)
     with pytest.raises(DatabaseUnavailable) as raised:
-        retry(
+        wait_for(
             attempt,  # type: ignore[arg-type]
-            Refused,
-            4.0,
+            wait_policy(Refused, 4.0)._replace(backoff=Backoff(first=0.001, cap=0.001)),
             Stop(),
             Emitter("json", "info", stream),
             "db",
-            backoff=Backoff(first=0.001, cap=0.001, jitter=0.0),
-            clock=clock,
-            unit_random=lambda: 0.5,
-            sleep=clock.sleep,
+            Timing(clock, clock.sleep),
         )
     assert raised.value.exit_code == ExitCode.DATABASE_UNAVAILABLE
     assert "(4001 attempts)" in raised.value.message

@@ -58,7 +58,7 @@ def test_defaults_apply_when_nothing_is_set() -> None:
         lock_key=None,
         log_format="json",
         log_level="info",
-        transaction_per_migration=False,
+        transaction_per_migration=None,  # not given: as env.py asks
     )
 
 
@@ -308,11 +308,11 @@ def test_log_format_and_level_are_case_insensitive() -> None:
         ("false", False),
         ("No", False),
         ("off", False),
-        ("", False),
+        ("", None),  # unset: env.py's own transaction_per_migration decides
     ],
 )
-def test_transaction_per_migration_env_parses_booleans(raw: str, enabled: bool) -> None:
-    """MIGRATOR_TRANSACTION_PER_MIGRATION takes 1/0, true/false, yes/no, on/off in any case."""
+def test_transaction_per_migration_env_parses_booleans(raw: str, enabled: bool | None) -> None:
+    """MIGRATOR_TRANSACTION_PER_MIGRATION takes 1/0, true/false, yes/no, on/off in any case; empty is unset."""
     environ = {"MIGRATOR_TRANSACTION_PER_MIGRATION": raw}
     assert build(cli_args(), environ, False).transaction_per_migration is enabled
 
@@ -322,11 +322,11 @@ def test_transaction_per_migration_flag_enables_it_without_the_env() -> None:
     assert build(cli_args(transaction_per_migration=True), {}, False).transaction_per_migration is True
 
 
-def test_transaction_per_migration_is_off_for_commands_without_the_flag() -> None:
-    """Subcommands other than upgrade have no such attribute; the setting is then off."""
+def test_transaction_per_migration_is_unset_for_commands_without_the_flag() -> None:
+    """Subcommands other than upgrade have no such attribute; the setting is then unset (env.py's)."""
     args = cli_args()
     del args.transaction_per_migration
-    assert build(args, {}, False).transaction_per_migration is False
+    assert build(args, {}, False).transaction_per_migration is None
 
 
 def test_settings_repr_hides_the_database_url() -> None:
