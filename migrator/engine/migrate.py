@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -34,6 +34,7 @@ from migrator.engine.project import Project
 from migrator.engine.transactions import TransactionWatch
 from migrator.engine.watch import Watch
 
+T = TypeVar("T")
 __all__ = ["DowngradeJob", "Job", "StampJob", "UpgradeJob", "check", "create", "merge"]
 
 
@@ -371,9 +372,7 @@ def _listed(revs: Sequence[str], shown: int = 5) -> str:
 def _state_after(conn: Connection, project: Project, before: state.Facts) -> state.Facts:
     """The state after a run, if the connection still works; a failure must not hide the first error."""
     try:
-        if conn.in_transaction():
-            conn.rollback()
-        return project.read_state(conn)
+        return _read_anyhow(conn, lambda c: _facts(c, project))
     except DBAPIError:
         return before
 
@@ -502,11 +501,7 @@ def _state_after_failure(
     """The hint's account of the database, read again after the failure (never assumed); ``before`` is
     the database as this run found it."""
     try:
-        if conn.in_transaction():
-            conn.rollback()
-        now = project.read_state(conn)
-        committed = history.committed_in_run(conn, project.version_schema, record.run_id)
-        conn.commit()
+        now, committed = _read_anyhow(conn, lambda c: _read_after(c, project, record.run_id))
     except DBAPIError:
         return (
             f"the database was at {revisions.describe(before.current)} before the run; "
@@ -525,6 +520,36 @@ def _state_after_failure(
         f"{len(committed)} migration(s) were committed before the failure ({_listed(committed)}); "
         f"the database is now at {revisions.describe(now.current)}" + _partly(partly)
     )
+
+
+def _facts(conn: Connection, project: Project) -> state.Facts:
+    if conn.in_transaction():
+        conn.rollback()
+    return project.read_state(conn)
+
+
+def _read_after(conn: Connection, project: Project, run_id: str) -> tuple[state.Facts, list[str]]:
+    """The version rows and what this run committed, read now."""
+    now = _facts(conn, project)
+    committed = history.committed_in_run(conn, project.version_schema, run_id)
+    conn.commit()
+    return now, committed
+
+
+def _read_anyhow(conn: Connection, read: Callable[[Connection], T]) -> T:
+    """``read`` on the run's connection, or, when that one is lost, on a fresh short-lived one: what a
+    hint says of the database is read from it, even after the connection went (the lock went with it)."""
+    try:
+        return read(conn)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated and not conn.closed and not conn.invalidated:
+            raise
+    engine = db.make_engine(conn.engine.url)
+    try:
+        with engine.connect() as fresh:
+            return read(fresh)
+    finally:
+        engine.dispose()
 
 
 def _partly(steps: list[str]) -> str:

@@ -139,3 +139,26 @@ def test_a_failure_after_a_baseline_says_the_stamp_is_committed(server: Server, 
     assert result.event("run.failed")["hint"].startswith(
         "no migration was committed, but the database is now at b1 (it was at base (no revision) when the run began"
     )
+
+
+def test_the_hint_after_a_lost_connection_states_what_is_committed(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """The migrating backend is terminated at the third step: exit 3, and the hint, read on a fresh
+    connection, names the two steps committed one by one before it."""
+    revs = recorded_chain(2)
+    revs.append(Revision("r002", "r001", upgrade='op.execute("select pg_sleep(60)")'))
+    write_project(tmp_path, revs)
+    job = Background(["upgrade", "--transaction-per-migration"], server.url_for(database), tmp_path, tmp_path / "log")
+    wait_until(lambda: _sleeping(server, database), what="the slow migration to run")
+    query(
+        server,
+        database,
+        "select pg_terminate_backend(pid) from pg_stat_activity where query like '%pg_sleep(60)%' "
+        "and state = 'active' and pid <> pg_backend_pid()",
+    )
+    result = job.result()
+    assert result.returncode == 3, result.stderr
+    assert versions(server, database) == ["r001"]
+    hint = result.event("run.failed")["hint"]
+    assert "2 migration(s) were committed before the failure (r000, r001); the database is now at r001" in hint
