@@ -157,7 +157,21 @@ def _build(project: Project, target: Connection, to: tuple[str, ...]) -> str | N
     finally:
         if target.in_transaction():
             target.rollback()
-    return None
+    return _short_of(project, target, to)
+
+
+def _short_of(project: Project, target: Connection, to: tuple[str, ...]) -> str | None:
+    """The build as read from the scratch database: what Alembic ran but nobody committed, if anything
+    (a revision that ends the transaction itself leaves the rest to a transaction that is rolled back)."""
+    rows = tuple(project.read_state(target).current)
+    short = [rev for revision in to for rev, _ in alembic_ops.pending(project.script, revision, rows)]
+    if not short:
+        return None
+    return (
+        f"the build ended short of {revisions.describe(to)} at {revisions.describe(rows)} as read afterwards: "
+        f"{', '.join(dict.fromkeys(short))} ran but were never committed (a revision ends the transaction "
+        "itself: op.get_bind().commit() or a COMMIT; use `with op.get_context().autocommit_block():`)"
+    )
 
 
 def _compare(project: Project, conn: Connection, name: str, where: str) -> Result:

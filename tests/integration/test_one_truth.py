@@ -162,3 +162,17 @@ def test_the_hint_after_a_lost_connection_states_what_is_committed(
     assert versions(server, database) == ["r001"]
     hint = result.event("run.failed")["hint"]
     assert "2 migration(s) were committed before the failure (r000, r001); the database is now at r001" in hint
+
+
+def test_verify_says_a_build_cut_short_by_a_revision_s_own_commit_is_not_drift(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """The scratch build runs into the same own COMMIT: verify reads the scratch database afterwards and
+    says the migrations do not build (exit 5) naming what was never committed, not model drift (7)."""
+    write_project(tmp_path, OWN_COMMIT)
+    assert run(["upgrade"], server.url_for(database), cwd=tmp_path).returncode == 1
+    result = run(["verify"], server.url_for(database), cwd=tmp_path)
+    assert result.returncode == 5, result.stdout
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failed) == 1, result.stdout
+    assert "the build ended short of heads" in failed[0] and "never committed" in failed[0]
