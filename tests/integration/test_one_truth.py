@@ -106,13 +106,18 @@ def test_the_hint_after_a_signal_states_what_is_committed(
     assert "2 migration(s) were committed before the failure (r000, r001); the database is now at r001" in hint
 
 
-def test_sigterm_during_sql_ends_it_with_143(server: Server, database: str, tmp_path: Path) -> None:
-    """`sql` does not carry on to exit 0 after SIGTERM: the signal is the outcome."""
-    started = tmp_path / "rendering"
+@pytest.mark.parametrize("command", ["sql", "verify"])
+def test_sigterm_during_sql_or_verify_ends_it_with_143(
+    server: Server, database: str, tmp_path: Path, command: str
+) -> None:
+    """`sql` (rendering) and `verify` (building its scratch database) do not carry on to exit 0 after
+    SIGTERM: the signal is the outcome."""
+    started = tmp_path / "running"
     body = f"import time\nopen({str(started)!r}, 'w').close()\ntime.sleep(3)\nop.execute('select 1')"
     write_project(tmp_path, [Revision("a1", None, upgrade=body)])
-    job = Background(["sql", "base:head"], server.url_for(database), tmp_path, tmp_path / "log")
-    wait_until(started.exists, what="the offline rendering to start")
+    args = ["sql", "base:head"] if command == "sql" else ["verify"]
+    job = Background(args, server.url_for(database), tmp_path, tmp_path / "log")
+    wait_until(started.exists, what=f"{command} to run the revision")
     job.proc.send_signal(signal.SIGTERM)
     result = job.result()
     assert result.returncode == 143
