@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import errno
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, NoReturn, TextIO
 
 from migrator import __version__, verbs
 from migrator.core import options, report, streams
@@ -53,6 +54,9 @@ def _add_options(parser: argparse.ArgumentParser, command: str | None) -> None:
         parser.add_argument(*option.flags, **kwargs)
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)'")
+
+
 class _Parser(argparse.ArgumentParser):
     """A usage error inside a command prints that command's usage, not the top level's; the epilog
     (exit codes, env-only settings) is written only when help is printed, not on every run."""
@@ -75,6 +79,18 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
         self._populated()
         return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        """A mistyped command gets the nearest one named: "invalid choice: 'upgade'" alone makes one read
+        the whole list."""
+        wrong = _INVALID_CHOICE.search(message)
+        if wrong and self.commands:
+            import difflib  # only on a usage error
+
+            near = difflib.get_close_matches(wrong.group(1), list(self.commands), n=1, cutoff=0.6)
+            if near:
+                message = f"unknown command {wrong.group(1)!r}: did you mean {near[0]!r}?"
+        super().error(message)
 
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
         parsed, extra = self.parse_known_args(args, namespace)
@@ -162,7 +178,8 @@ def _history(p: argparse.ArgumentParser) -> None:
 
 
 def _create(p: argparse.ArgumentParser) -> None:
-    p.add_argument("message", help='what the revision does, e.g. "add nickname to users"')
+    p.add_argument("message", nargs="?", default=None, help='what the revision does, e.g. "add nickname to users"')
+    p.add_argument("-m", "--message", dest="message_flag", default=None, help="the same, as `alembic revision -m`")
     p.add_argument("--empty", action="store_true", help="write a blank revision without comparing models")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from argparse import Namespace
 
 from migrator.core import output, plan, revisions
+from migrator.core.errors import ConfigError
 from migrator.core.run import Run
 
 
@@ -111,7 +112,16 @@ def create(run: Run, args: Namespace) -> None:
     _engine(run)
     from migrator.engine import migrate
 
-    migrate.create(run.session, run.stdout, args.message, args.empty)
+    migrate.create(run.session, run.stdout, _message(args.message, args.message_flag), args.empty)
+
+
+def _message(positional: str | None, flag: str | None) -> str:
+    """`create "msg"` or `create -m "msg"` (Alembic's and merge's way): one of them."""
+    if positional is not None and flag is not None:
+        raise ConfigError(
+            "the message is given twice (as an argument and with -m)", hint='migrator create -m "add nickname"'
+        )
+    return flag if flag is not None else positional or ""
 
 
 def merge(run: Run, args: Namespace) -> None:

@@ -1,0 +1,58 @@
+"""A newcomer's first day (issue 19): what people really type works or says what they meant."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MIGRATOR, REPO, clean_env, run
+from tests.support.projects import Revision, write_project
+
+ONE = [Revision("aaa1", None)]
+
+
+def usage_error(*args: str) -> subprocess.CompletedProcess[str]:
+    """argparse's own usage errors are plain text on stderr, not log lines."""
+    return subprocess.run([MIGRATOR, *args], env=clean_env(), capture_output=True, text=True, timeout=60, check=False)
+
+
+def project(root: Path) -> None:
+    write_project(root, ONE)
+    shutil.copy(REPO / "alembic" / "script.py.mako", root / "migrations")
+
+
+def test_a_mistyped_command_names_the_nearest_one() -> None:
+    """`migrator upgade`: exit 2 and "did you mean 'upgrade'?", not only the list of every command."""
+    result = usage_error("upgade")
+    assert result.returncode == 2
+    assert "unknown command 'upgade': did you mean 'upgrade'?" in result.stderr
+
+
+def test_a_command_nothing_is_near_gets_the_list() -> None:
+    result = usage_error("zzz")
+    assert result.returncode == 2
+    assert "invalid choice: 'zzz'" in result.stderr and "'upgrade'" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["-m", "add nickname"], ["add nickname"], ["--message", "add nickname"]])
+def test_create_takes_the_message_as_an_argument_or_with_m(tmp_path: Path, args: list[str]) -> None:
+    """`create -m MSG` (Alembic's and merge's way) and `create MSG` both write the revision."""
+    project(tmp_path)
+    result = run(["create", "--empty", *args], None, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    written = [p for p in (tmp_path / "migrations" / "versions").glob("*.py") if p.name != "aaa1.py"]
+    assert len(written) == 1
+    assert "add nickname" in written[0].read_text()
+
+
+def test_create_with_the_message_twice_is_a_usage_error(tmp_path: Path) -> None:
+    project(tmp_path)
+    result = run(["create", "--empty", "one", "-m", "two"], None, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "given twice" in result.event("run.failed")["error"]
+    assert list((tmp_path / "migrations" / "versions").glob("*.py")) == [
+        tmp_path / "migrations" / "versions" / "aaa1.py"
+    ]
