@@ -33,7 +33,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, ObjectNotExecutableError
 
 from migrator.core import scripts, state
 from migrator.core.errors import ConfigError, DatabaseUnavailable, MigrationFailed, MigratorError, RevisionStateError
@@ -419,7 +419,7 @@ def revision_error(exc: BaseException, script: ScriptDirectory | None, what: str
     """THE translation of Alembic's own errors into migrator's; None when ``exc`` is not one of them."""
     if isinstance(exc, (CommandError, RevisionError)):
         prefix = f"{what}: " if what else ""
-        return RevisionStateError(f"{prefix}{exc}", hint="check the revision id with `migrator history`")
+        return RevisionStateError(f"{prefix}{exc}", hint=_revision_hint(exc))
     if _is_async_setup(exc):
         return _async_refusal(exc)
     # Any exception from a revision file's module-level code; those four from env.py's too.
@@ -436,6 +436,15 @@ def revision_error(exc: BaseException, script: ScriptDirectory | None, what: str
             hint="the script directory needs Alembic's script.py.mako template (`alembic init` writes one)",
         )
     return None
+
+
+def _revision_hint(exc: BaseException) -> str:
+    if "Target database is not up to date" in str(exc):  # autogenerate compares models with a database at head
+        return (
+            "upgrade the database first (`migrator upgrade`), or adopt one built without migrations with "
+            "`migrator upgrade --baseline REV`; `migrator create --empty` writes a revision without comparing"
+        )
+    return "check the revision id with `migrator history`"
 
 
 def _missing_revision(script: ScriptDirectory, exc: KeyError) -> MigratorError | None:
@@ -492,7 +501,13 @@ def translated_migration_errors(
         if _is_async_setup(exc):
             raise _async_refusal(exc) from exc
         stop.raise_if_stopped()
-        raise MigrationFailed(f"{_migration(running())} failed: {type(exc).__name__}: {exc}", hint=at()) from exc
+        hint = at()
+        if isinstance(exc, ObjectNotExecutableError):  # SQLAlchemy 2 takes no plain SQL strings
+            hint = (
+                'SQLAlchemy 2 executes no plain string: write op.execute("UPDATE ...") or '
+                'connection.execute(sa.text("UPDATE ...")); ' + hint
+            )
+        raise MigrationFailed(f"{_migration(running())} failed: {type(exc).__name__}: {exc}", hint=hint) from exc
     except (SystemExit, KeyboardInterrupt) as exc:  # raised by a revision or env.py, never by our signals
         stop.raise_if_stopped()
         raise MigrationFailed(f"{_migration(running())} failed: {_exit_text(exc)}", hint=at()) from exc

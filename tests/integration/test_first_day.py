@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import MIGRATOR, REPO, clean_env, run
 from tests.support.projects import Revision, write_project
+from tests.support.servers import Server
 
 ONE = [Revision("aaa1", None)]
 
@@ -56,3 +57,25 @@ def test_create_with_the_message_twice_is_a_usage_error(tmp_path: Path) -> None:
     assert list((tmp_path / "migrations" / "versions").glob("*.py")) == [
         tmp_path / "migrations" / "versions" / "aaa1.py"
     ]
+
+
+def test_a_plain_string_execute_names_sa_text_and_op_execute(server: Server, database: str, tmp_path: Path) -> None:
+    """The guide's `connection.execute("UPDATE …")` under SQLAlchemy 2: exit 1, the hint says how to write it."""
+    body = 'op.execute("create table t (id int)")\nop.get_bind().execute("update t set id = 1")'
+    write_project(tmp_path, [Revision("p1", None, upgrade=body)])
+    result = run(["upgrade"], server.url_for(database), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    failed = result.event("run.failed")
+    assert "ObjectNotExecutableError" in failed["error"]
+    assert "sa.text(" in failed["hint"] and "op.execute(" in failed["hint"]
+    assert "rolled back; the database is still at base" in failed["hint"]
+
+
+def test_create_on_a_database_behind_head_says_to_upgrade_first(server: Server, database: str, tmp_path: Path) -> None:
+    """Autogenerate compares with a database at head: behind it, the hint is `migrator upgrade`, not a revision id."""
+    project(tmp_path)
+    result = run(["create", "add nickname"], server.url_for(database), cwd=tmp_path)
+    assert result.returncode == 5, result.stderr
+    failed = result.event("run.failed")
+    assert "not up to date" in failed["error"]
+    assert "`migrator upgrade`" in failed["hint"] and "--baseline" in failed["hint"]
