@@ -352,11 +352,9 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor
 
 
 def _early_emitter(args: argparse.Namespace, redact: Redactor, record: RunRecord, err: TextIO) -> Emitter:
-    """For errors in the configuration itself: the flags' log settings when they are valid."""
-    tty = err.isatty()
-    fmt = args.log_format or ("console" if tty else "json")
-    level = args.log_level or "info"
-    emitter = Emitter(fmt, level, err, redact, color=tty and fmt == "console")
+    """For errors in the configuration itself: the log settings (flags, MIGRATOR_LOG_*, NO_COLOR) that are valid."""
+    fmt, level, color = settings_mod.log_settings_from_process(args, err.isatty())
+    emitter = Emitter(fmt, level, err, redact, color)
     emitter.bind(run_id=record.run_id)
     return emitter
 

@@ -121,6 +121,22 @@ def from_process(args: argparse.Namespace) -> Settings:
     return build(args, os.environ, sys.stderr.isatty())
 
 
+def log_settings_from_process(args: argparse.Namespace, stderr_is_tty: bool) -> tuple[str, str, bool]:
+    """(format, level, color) for a run whose settings are wrong: the flags and variables that are valid,
+    the defaults for those that are not (so the error about them is still in the chosen format)."""
+    environ = os.environ
+    default_format = "console" if stderr_is_tty else "json"
+    try:
+        fmt = _choice(args.log_format, environ, env("log_format"), LOG_FORMATS, default_format)
+    except ConfigError:
+        fmt = default_format
+    try:
+        level = _choice(args.log_level, environ, env("log_level"), LOG_LEVELS, "info")
+    except ConfigError:
+        level = "info"
+    return fmt, level, fmt == "console" and stderr_is_tty and not environ.get("NO_COLOR")
+
+
 def report_path_from_process(args: argparse.Namespace) -> Path | None:
     """Where the report goes, resolved on its own: a run whose other settings are wrong still reports."""
     return _report_path(getattr(args, "report_path", None), os.environ)

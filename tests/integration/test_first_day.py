@@ -79,3 +79,14 @@ def test_create_on_a_database_behind_head_says_to_upgrade_first(server: Server, 
     failed = result.event("run.failed")
     assert "not up to date" in failed["error"]
     assert "`migrator upgrade`" in failed["hint"] and "--baseline" in failed["hint"]
+
+
+def test_a_configuration_error_is_logged_in_the_format_asked_for(tmp_path: Path) -> None:
+    """MIGRATOR_LOG_FORMAT=console holds for a malformed URL too (it was JSON whatever was asked)."""
+    env = clean_env(DATABASE_URL="postgresql://u:SECRET@h:notaport/db", MIGRATOR_LOG_FORMAT="console")
+    result = subprocess.run(
+        [MIGRATOR, "upgrade"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "run.failed" in result.stderr and "the port must be a number" in result.stderr
+    assert not result.stderr.lstrip().startswith("{") and "SECRET" not in result.stderr

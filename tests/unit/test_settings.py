@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from migrator.core import settings as settings_mod
 from migrator.core import urls
 from migrator.core.errors import ConfigError, ExitCode
 from migrator.core.options import OPTIONS
@@ -380,3 +381,24 @@ def test_any_value_of_any_variable_gives_settings_or_a_usage_error(environ: dict
         assert exc.exit_code == ExitCode.USAGE and exc.message
     else:
         assert isinstance(resolved, Settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"MIGRATOR_LOG_FORMAT": "console"}, ("console", "info", True)),
+        ({"MIGRATOR_LOG_FORMAT": "console", "NO_COLOR": "1"}, ("console", "info", False)),
+        ({"MIGRATOR_LOG_FORMAT": "xml", "MIGRATOR_LOG_LEVEL": "debug"}, ("console", "debug", True)),
+        ({"MIGRATOR_LOG_FORMAT": "json", "MIGRATOR_LOG_LEVEL": "loud"}, ("json", "info", False)),
+    ],
+)
+def test_the_log_settings_of_a_failed_configuration_keep_what_is_valid(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: tuple[str, str, bool]
+) -> None:
+    """On a terminal: the valid variables hold, an invalid one falls back to its default, NO_COLOR holds."""
+    for name in ("MIGRATOR_LOG_FORMAT", "MIGRATOR_LOG_LEVEL", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    args = cli_args()
+    assert settings_mod.log_settings_from_process(args, stderr_is_tty=True) == expected
