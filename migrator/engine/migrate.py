@@ -298,7 +298,8 @@ class UpgradeJob(Job):
         accepted = self.project.changed_since_applied(conn, self.settings.allow_changed)
         if accepted:
             with conn.begin():
-                rows = [_row(rev, "accepted", self.files, None, None, True) for rev in accepted]
+                now = datetime.now(UTC)
+                rows = [_row(rev, "accepted", self.files, now, 0, True) for rev in accepted]
                 history.record(conn, self.project.version_schema, self.record.run_id, rows)
             self.log.warning("checksum.change_accepted", revisions=accepted)
 
@@ -327,10 +328,12 @@ class UpgradeJob(Job):
             alembic_ops.driving(project.cfg, project.script, project.hooks(conn)),
             conn.begin(),
         ):
+            started_at, started = datetime.now(UTC), time.monotonic()
             alembic_ops.stamp(project.cfg, revision)
+            took = round((time.monotonic() - started) * 1000)
             after = project.read_state(conn, commit=False)
             history.ensure(conn, project.version_schema)
-            rows = [_row(rev, "baseline", self.files, None, None, True) for rev in after.current]
+            rows = [_row(rev, "baseline", self.files, started_at, took, True) for rev in after.current]
             history.record(conn, project.version_schema, self.record.run_id, rows)
         self.log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
         return project.read_state(conn)
@@ -399,7 +402,7 @@ class _HistoryWriter:
         self.pending += [
             _row(e.revision, e.direction, self.files, e.started_at, e.duration_ms, True)
             if isinstance(e, Applied)
-            else _row(e, "stamp", self.files, None, None, True)
+            else _row(e, "stamp", self.files, datetime.now(UTC), 0, True)  # a version row written, no work run
             for e in entries
         ]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MIGRATOR, REPO, clean_env, run
+from tests.support.dbutil import execute, query
 from tests.support.projects import Revision, write_project
 from tests.support.servers import Server
 
@@ -90,3 +91,20 @@ def test_a_configuration_error_is_logged_in_the_format_asked_for(tmp_path: Path)
     assert result.returncode == 2
     assert "run.failed" in result.stderr and "the port must be a number" in result.stderr
     assert not result.stderr.lstrip().startswith("{") and "SECRET" not in result.stderr
+
+
+def test_stamp_and_baseline_rows_say_when_and_how_long(server: Server, database: str, tmp_path: Path) -> None:
+    """`status` shows "applied at" and "took" for stamped and baselined revisions too, not blanks."""
+    chain = [Revision("b1", None), Revision("b2", "b1")]
+    write_project(tmp_path, chain)
+    url = server.url_for(database)
+    execute(server, database, "create table legacy (id int)")
+    assert run(["upgrade", "--baseline", "b1"], url, cwd=tmp_path).returncode == 0
+    assert run(["stamp", "b1"], url, cwd=tmp_path).returncode == 0
+    rows = query(
+        server,
+        database,
+        "select direction, started_at is not null, duration_ms is not null from migrator_history "
+        "where direction in ('baseline', 'stamp') order by id",
+    )
+    assert rows == [("baseline", True, True), ("stamp", True, True)]
