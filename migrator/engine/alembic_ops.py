@@ -170,8 +170,21 @@ def reverting_or_error(
         with translated_revision_errors(script, target):
             steps = list(script.iterate_revisions(rows, target, select_for_downgrade=True))
     except MigratorError as exc:
-        return exc
+        return _at_a_merge(script, target, rows) if "Ambiguous walk" in exc.message else exc
     return [(s.revision, (s.doc or "").strip()) for s in steps]
+
+
+class AmbiguousAtMerge(RevisionStateError):
+    """A relative downgrade from a merge revision: which parent it means is the user's to say."""
+
+
+def _at_a_merge(script: ScriptDirectory, target: str, rows: tuple[str, ...]) -> MigratorError:
+    parents = [p for row in rows for p in _ids(script.get_revision(row).down_revision)]
+    return AmbiguousAtMerge(
+        f"downgrade {target}: the database is at the merge revision {', '.join(rows)}, whose parents are "
+        f"{', '.join(parents)}; a relative step cannot choose between them",
+        hint=" or ".join(f"`migrator downgrade {p}`" for p in parents) + " (the parent to go back to)",
+    )
 
 
 @dataclass

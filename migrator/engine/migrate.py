@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from migrator.core import checksums, lock, output, phases, plan, retry, revisions, state, urls
-from migrator.core.errors import ConfigError, Interrupted, MigrationFailed, NotAtHead
+from migrator.core.errors import ConfigError, Interrupted, MigrationFailed, MigratorError, NotAtHead
 from migrator.core.report import RunRecord
 from migrator.core.run import Run
 from migrator.core.session import Session
@@ -344,9 +344,17 @@ class DowngradeJob(Job):
     verb = staticmethod(alembic_ops.downgrade)
 
     @cached_property
+    def _walk(self) -> list[tuple[str, str]] | MigratorError:
+        """Alembic's walk from the rows as found to the target, once: the guard, the count and the expected end."""
+        return alembic_ops.reverting_or_error(self.project.script, self.target, self.before.current)
+
+    def guard(self, conn: Connection) -> None:
+        if isinstance(self._walk, alembic_ops.AmbiguousAtMerge):
+            raise self._walk  # before any backup or work: which parent is the user's to say
+
+    @property
     def _reverting(self) -> list[tuple[str, str]] | None:
-        """Alembic's walk from the rows as found to the target, once: the count and the expected end both read it."""
-        reverted = alembic_ops.reverting_or_error(self.project.script, self.target, self.before.current)
+        reverted = self._walk
         if isinstance(reverted, list):
             return reverted
         logs.get().debug("migration.total_unknown", reason=reverted.message)  # Alembic reports it when it runs

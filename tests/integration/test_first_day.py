@@ -108,3 +108,17 @@ def test_stamp_and_baseline_rows_say_when_and_how_long(server: Server, database:
         "where direction in ('baseline', 'stamp') order by id",
     )
     assert rows == [("baseline", True, True), ("stamp", True, True)]
+
+
+def test_a_relative_downgrade_at_a_merge_names_the_parents(server: Server, database: str, tmp_path: Path) -> None:
+    """`downgrade -1` at a merge revision: exit 5 naming both parents and the commands to choose with."""
+    merged = [Revision("m0", None), Revision("ma", "m0"), Revision("mb", "m0"), Revision("mm", ("ma", "mb"))]
+    write_project(tmp_path, merged)
+    url = server.url_for(database)
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    result = run(["downgrade", "-1"], url, cwd=tmp_path)
+    assert result.returncode == 5, result.stderr
+    failed = result.event("run.failed")
+    assert "merge revision mm" in failed["error"] and "ma, mb" in failed["error"]
+    assert failed["hint"] == "`migrator downgrade ma` or `migrator downgrade mb` (the parent to go back to)"
+    assert run(["current"], url, cwd=tmp_path).stdout.startswith("mm")
