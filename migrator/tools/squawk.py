@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,12 @@ from migrator.core.errors import ConfigError
 from migrator.core.signals import unblocked_child_signals
 
 TIMEOUT_SECONDS = 60.0
-INSTALL_HINT = "pip install squawk-cli (or install migrator with its lint extra: pip install 'migrator[lint]')"
+# Into the Python migrator runs from (nothing named migrator on a package index is this project);
+# in this repository `make install` builds the venv with it (make demo / make db: the runtime only).
+INSTALL_HINT = (
+    f"install squawk-cli where migrator runs: {sys.executable} -m pip install squawk-cli "
+    "(in this repository: `make install`, the full venv)"
+)
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,7 @@ def test_missing_squawk_is_a_usage_error_saying_how_to_install_it(tmp_path: Path
     assert caught.value.exit_code == ExitCode.USAGE
     assert caught.value.message == "squawk, the SQL linter behind `migrator lint`, is not installed"
     assert caught.value.hint is not None and "pip install squawk-cli" in caught.value.hint
+    assert "migrator[lint]" not in caught.value.hint  # an unrelated package of that name is on PyPI
 
 
 def finding(**changes: object) -> Finding:
