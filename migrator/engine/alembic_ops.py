@@ -344,9 +344,9 @@ def check(cfg: Config) -> None:
     command.check(cfg)
 
 
-def create(cfg: Config, message: str, autogenerate: bool) -> list[str]:
+def create(cfg: Config, script: ScriptDirectory, message: str, autogenerate: bool) -> list[str]:
     """Write a new revision file; returns the paths written."""
-    _without_missing_hooks(cfg)
+    _without_missing_hooks(cfg, script)
     written = command.revision(cfg, message=message, autogenerate=autogenerate)
     scripts = written if isinstance(written, list) else [written]
     return [s.path for s in scripts if s is not None]
@@ -355,28 +355,34 @@ def create(cfg: Config, message: str, autogenerate: bool) -> list[str]:
 _HOOKS = "post_write_hooks"
 
 
-def _without_missing_hooks(cfg: Config) -> None:
-    """A post-write hook whose tool is not installed here (the image has no ruff) is skipped with a
-    warning, instead of failing after the revision is written."""
-    if not cfg.file_config.has_section(_HOOKS):
-        return
-    names = [n.strip() for n in (cfg.get_section_option(_HOOKS, "hooks") or "").split(",") if n.strip()]
-    kept = []
-    for name in names:
-        kind = cfg.get_section_option(_HOOKS, f"{name}.type") or ""
-        tool = cfg.get_section_option(_HOOKS, f"{name}.module" if kind == "module" else f"{name}.executable") or ""
+def _without_missing_hooks(cfg: Config, script: ScriptDirectory) -> None:
+    """A post-write hook whose tool is not installed here (the image and the runtime venv have no ruff) is
+    skipped, said once, instead of failing after the revision is written. Both the config (read by a script
+    directory Alembic builds) and the loaded scripts (which read their hooks when they were loaded)."""
+    missing: dict[str, str] = {}
+    for hook in script.hooks:
+        kind = hook.get("type", "")
+        tool = hook.get("module" if kind == "module" else "executable", "")
         if kind == "module" and tool and importlib.util.find_spec(tool) is None:
-            logs.get().warning("revision.hook_skipped", hook=name, reason=f"module {tool} is not installed here")
+            missing[hook["_hook_name"]] = f"module {tool} is not installed here"
         elif kind == "exec" and tool and shutil.which(tool) is None:
-            logs.get().warning("revision.hook_skipped", hook=name, reason=f"{tool} is not on PATH")
-        else:
-            kept.append(name)
-    if kept != names:
-        cfg.set_section_option(_HOOKS, "hooks", ", ".join(kept))
+            missing[hook["_hook_name"]] = f"{tool} is not on PATH"
+    if not missing:
+        return
+    script.hooks = [hook for hook in script.hooks if hook["_hook_name"] not in missing]
+    if cfg.file_config.has_section(_HOOKS):
+        cfg.set_section_option(_HOOKS, "hooks", ", ".join(hook["_hook_name"] for hook in script.hooks))
+    logs.get().warning(
+        "revision.hook_skipped",
+        hooks=list(missing),
+        reason="; ".join(sorted(set(missing.values()))),
+        hint="the revision is written unformatted: install the tool (in this repository: `make install`)",
+    )
 
 
-def merge(cfg: Config, revisions: list[str], message: str) -> list[str]:
+def merge(cfg: Config, script: ScriptDirectory, revisions: list[str], message: str) -> list[str]:
     """Write a merge revision of ``revisions`` (default: every head); returns the path written."""
+    _without_missing_hooks(cfg, script)
     written = command.merge(cfg, revisions or ["heads"], message=message)
     return [written.path] if written is not None else []
 
@@ -457,6 +463,8 @@ def _revision_hint(exc: BaseException) -> str:
             "upgrade the database first (`migrator upgrade`), or adopt one built without migrations with "
             "`migrator upgrade --baseline REV`; `migrator create --empty` writes a revision without comparing"
         )
+    if "Multiple heads are present" in str(exc):
+        return 'merge the heads first: `migrator merge -m "merge heads"` (see `migrator heads`)'
     return "check the revision id with `migrator history`"
 
 

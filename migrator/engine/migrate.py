@@ -638,7 +638,7 @@ def create(session: Session, stdout: TextIO, message: str, empty: bool) -> None:
     project = Project.load(settings, stdout, with_url=not empty or settings.database_url is not None)
     with alembic_ops.translated_revision_errors(project.script):
         if empty:
-            _created(alembic_ops.create(project.cfg, message, autogenerate=False))
+            _created(alembic_ops.create(project.cfg, project.script, message, autogenerate=False))
             return
         with db.connection(session) as conn:
             _autogenerate(project, conn, message)
@@ -649,7 +649,7 @@ def merge(session: Session, stdout: TextIO, heads: list[str], message: str) -> N
     """Write a revision that merges ``heads`` (default: every head)."""
     project = Project.load(session.settings, stdout, with_url=session.settings.database_url is not None)
     with alembic_ops.translated_revision_errors(project.script):
-        _created(alembic_ops.merge(project.cfg, heads, message))
+        _created(alembic_ops.merge(project.cfg, project.script, heads, message))
 
 
 def _autogenerate(project: Project, conn: Connection, message: str) -> None:
@@ -665,7 +665,7 @@ def _autogenerate(project: Project, conn: Connection, message: str) -> None:
     hooks = project.hooks(conn)
     hooks.review_generated = review
     with alembic_ops.driving(project.cfg, project.script, hooks):
-        written = alembic_ops.create(project.cfg, message, autogenerate=True)
+        written = alembic_ops.create(project.cfg, project.script, message, autogenerate=True)
     if not written:
         log.warning(
             "revision.not_written",

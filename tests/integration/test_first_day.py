@@ -122,3 +122,35 @@ def test_a_relative_downgrade_at_a_merge_names_the_parents(server: Server, datab
     assert "merge revision mm" in failed["error"] and "ma, mb" in failed["error"]
     assert failed["hint"] == "`migrator downgrade ma` or `migrator downgrade mb` (the parent to go back to)"
     assert run(["current"], url, cwd=tmp_path).stdout.startswith("mm")
+
+
+MISSING_HOOK = """
+[post_write_hooks]
+hooks = tidy_check, tidy_format
+tidy_check.type = module
+tidy_check.module = no_such_formatter
+tidy_check.options = check REVISION_SCRIPT_FILENAME
+tidy_format.type = module
+tidy_format.module = no_such_formatter
+tidy_format.options = format REVISION_SCRIPT_FILENAME
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "heads"), [(["create", "--empty", "-m", "add nickname"], 1), (["merge", "-m", "join"], 2)]
+)
+def test_a_post_write_hook_whose_tool_is_missing_is_skipped_and_said_once(
+    tmp_path: Path, command: list[str], heads: int
+) -> None:
+    """The runtime venv has no formatter: create and merge write the file, exit 0, one hook_skipped line."""
+    revisions = [Revision("h0", None), Revision("ha", "h0"), Revision("hb", "h0")][: 1 + (heads - 1) * 2]
+    write_project(tmp_path, revisions)
+    shutil.copy(REPO / "alembic" / "script.py.mako", tmp_path / "migrations")
+    with (tmp_path / "alembic.ini").open("a") as ini:
+        ini.write(MISSING_HOOK)
+    result = run(command, None, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    skipped = [e for e in result.events if e.get("event") == "revision.hook_skipped"]
+    assert len(skipped) == 1 and skipped[0]["hooks"] == ["tidy_check", "tidy_format"]
+    assert "no_such_formatter" in skipped[0]["reason"]
+    assert len(list((tmp_path / "migrations" / "versions").glob("*.py"))) == len(revisions) + 1
