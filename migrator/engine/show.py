@@ -15,8 +15,10 @@ from typing import TextIO
 
 from sqlalchemy.engine import Connection
 
+from migrator.core import revisions
 from migrator.core.errors import MigratorError
 from migrator.core.session import Session
+from migrator.core.state import Facts
 from migrator.engine import alembic_ops, db, views
 from migrator.engine import history as records
 from migrator.engine.project import Project
@@ -55,15 +57,22 @@ def current(session: Session, stdout: TextIO, fmt: str, verbose: bool) -> None:
     """The database's revision(s), base when it has none."""
     project = Project.load(session.settings, stdout)
     with alembic_ops.translated_revision_errors(project.script), _connected(session, project) as conn:
-        _current(project, stdout, fmt, project.read_state(conn).current, verbose)
+        _current(project, stdout, fmt, _known(project, project.read_state(conn)), verbose)
 
 
 def status(session: Session, stdout: TextIO, fmt: str) -> None:
     """Every revision, applied or pending, with the heads and the target."""
     project = Project.load(session.settings, stdout)
     with alembic_ops.translated_revision_errors(project.script), _connected(session, project) as conn:
-        facts = project.read_state(conn)
-        _status(project, conn, stdout, fmt, facts.current, session.settings.target)
+        current = _known(project, project.read_state(conn))
+        _status(project, conn, stdout, fmt, current, session.settings.target)
+
+
+def _known(project: Project, facts: Facts) -> tuple[str, ...]:
+    """The version rows, when this code knows each: a deleted (or newer) revision is explained as
+    `upgrade` explains it, not as Alembic's "Can't locate revision"."""
+    revisions.refuse_unknown(facts, alembic_ops.script_state(project.script))
+    return tuple(facts.current)
 
 
 @contextmanager

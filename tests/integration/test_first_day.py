@@ -154,3 +154,21 @@ def test_a_post_write_hook_whose_tool_is_missing_is_skipped_and_said_once(
     assert len(skipped) == 1 and skipped[0]["hooks"] == ["tidy_check", "tidy_format"]
     assert "no_such_formatter" in skipped[0]["reason"]
     assert len(list((tmp_path / "migrations" / "versions").glob("*.py"))) == len(revisions) + 1
+
+
+def test_current_and_status_explain_a_deleted_applied_revision_as_upgrade_does(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """The guide's troubleshooting case: the file of an applied revision is gone. current and status say
+    what upgrade says (exit 5, naming the unknown revision), not "check the revision id"."""
+    write_project(tmp_path, [Revision("d1", None), Revision("d2", "d1")])
+    url = server.url_for(database)
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    (tmp_path / "migrations" / "versions" / "d2.py").unlink()
+    said = {command: run([command], url, cwd=tmp_path) for command in ("upgrade", "current", "status")}
+    for command, result in said.items():
+        assert result.returncode == 5, (command, result.stderr)
+    failures = {command: result.event("run.failed") for command, result in said.items()}
+    assert "revision d2, which this code does not know" in failures["upgrade"]["error"]
+    assert failures["current"]["error"] == failures["status"]["error"] == failures["upgrade"]["error"]
+    assert failures["current"]["hint"] == failures["upgrade"]["hint"]
