@@ -163,6 +163,11 @@ def _downgrade(p: argparse.ArgumentParser) -> None:
 
 def _stamp(p: argparse.ArgumentParser) -> None:
     p.add_argument("revision", help="the revision to record: an id, head, heads or base")
+    p.add_argument(
+        "--purge",
+        action="store_true",
+        help="empty the version table first (its rows may name revisions whose files are gone)",
+    )
 
 
 def _verbose(p: argparse.ArgumentParser) -> None:

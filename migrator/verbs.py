@@ -60,7 +60,9 @@ def stamp(run: Run, args: Namespace) -> None:
     _engine(run)
     from migrator.engine import migrate
 
-    migrate.StampJob(run, args.revision).run()
+    job = migrate.StampJob(run, args.revision)
+    job.purge = bool(args.purge)
+    job.run()
 
 
 def check(run: Run, args: Namespace) -> None:

@@ -324,8 +324,8 @@ def downgrade(cfg: Config, target: str, sql: bool = False) -> None:
     command.downgrade(cfg, target, sql=sql)
 
 
-def stamp(cfg: Config, target: str) -> None:
-    command.stamp(cfg, target)
+def stamp(cfg: Config, target: str, purge: bool = False) -> None:
+    command.stamp(cfg, target, purge=purge)
 
 
 def current(cfg: Config, verbose: bool) -> None:

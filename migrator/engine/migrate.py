@@ -371,8 +371,11 @@ class DowngradeJob(Job):
 
 class StampJob(Job):
     name = "stamp"
-    verb = staticmethod(alembic_ops.stamp)
     backs_up = False  # records a revision; changes no schema
+    purge = False  # --purge: the version table emptied first (rows naming revisions whose files are gone)
+
+    def verb(self, cfg: Any, target: str) -> None:
+        alembic_ops.stamp(cfg, target, purge=self.purge)
 
 
 def _listed(revs: Sequence[str], shown: int = 5) -> str:

@@ -172,3 +172,19 @@ def test_current_and_status_explain_a_deleted_applied_revision_as_upgrade_does(
     assert "revision d2, which this code does not know" in failures["upgrade"]["error"]
     assert failures["current"]["error"] == failures["status"]["error"] == failures["upgrade"]["error"]
     assert failures["current"]["hint"] == failures["upgrade"]["hint"]
+
+
+def test_stamp_purge_recovers_from_a_deleted_applied_revision(server: Server, database: str, tmp_path: Path) -> None:
+    """`stamp --purge REV` empties the version table that names the lost revision, then records REV;
+    current and check answer again."""
+    write_project(tmp_path, [Revision("d1", None), Revision("d2", "d1")])
+    url = server.url_for(database)
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    (tmp_path / "migrations" / "versions" / "d2.py").unlink()
+    assert run(["stamp", "d1"], url, cwd=tmp_path).returncode == 5  # without --purge: the row names d2
+    result = run(["stamp", "--purge", "d1"], url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert query(server, database, "select version_num from alembic_version") == [("d1",)]
+    assert run(["current"], url, cwd=tmp_path).stdout.startswith("d1")
+    check = run(["check"], url, cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
