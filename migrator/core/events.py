@@ -112,6 +112,8 @@ class Emitter:
         exception = record.pop("exception", None)
         timestamp, level = record.pop("timestamp"), str(record.pop("level"))
         event, logger = str(record.pop("event", "")), record.pop("logger")
+        if isinstance(record.get("run_id"), str):  # a person matches a prefix; the JSON lines keep it whole
+            record["run_id"] = record["run_id"][:SHORT_RUN_ID]
         pairs = " ".join(self._pair(key, value) for key, value in sorted(record.items()))
         if self.color:
             shown_level = f"{_LEVEL_COLORS.get(level, '')}{level:<9}{_RESET}"
@@ -124,6 +126,9 @@ class Emitter:
     def _pair(self, key: str, value: Any) -> str:
         text = repr(value) if isinstance(value, str) and (" " in value or not value) else str(value)
         return f"{_KEY_COLOR}{key}{_RESET}={_VALUE_COLOR}{text}{_RESET}" if self.color else f"{key}={text}"
+
+
+SHORT_RUN_ID = 8  # the console's run_id: as git shows a commit
 
 
 def _redacted(value: Any, redact: Redact) -> Any:

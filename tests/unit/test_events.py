@@ -68,3 +68,14 @@ def test_no_color_turns_colors_off_on_a_terminal(tmp_path: Path) -> None:
     assert build(cli_args(), {"MIGRATOR_LOG_FORMAT": "console"}, True).log_color is True
     assert build(cli_args(), {"MIGRATOR_LOG_FORMAT": "console", "NO_COLOR": "1"}, True).log_color is False
     assert build(cli_args(), {"MIGRATOR_LOG_FORMAT": "json"}, True).log_color is False
+
+
+def test_console_lines_show_a_short_run_id_and_json_the_whole() -> None:
+    """A person reads 8 characters of the run id (as of a git commit); the JSON line keeps all 32."""
+    console, lines = io.StringIO(), io.StringIO()
+    for fmt, stream in (("console", console), ("json", lines)):
+        emitter = Emitter(fmt, "info", stream)
+        emitter.bind(run_id="0123456789abcdef0123456789abcdef")
+        emitter.emit("db.ready", attempts=1)
+    assert console.getvalue().rstrip().endswith("run_id=01234567")
+    assert json.loads(lines.getvalue())["run_id"] == "0123456789abcdef0123456789abcdef"
