@@ -13,6 +13,7 @@ from migrator.core.pg import KEEPALIVES, connect_timeout, is_permanent, params, 
 from migrator.core.retry import Backoff, Timing
 from migrator.core.signals import Stop
 from migrator.core.urls import parse
+from tests.support.clock import Clock
 
 REFUSED = 'connection to server at "127.0.0.1", port 1 failed: Connection refused'
 AUTH_FAILED = 'FATAL:  password authentication failed for user "x"'
@@ -20,19 +21,6 @@ AUTH_FAILED = 'FATAL:  password authentication failed for user "x"'
 
 class Refused(Exception):
     """Stands in for psycopg2.OperationalError."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def attempts_failing(*errors: str) -> tuple[list[float], object]:
@@ -65,7 +53,7 @@ def events(stream: io.StringIO) -> list[dict[str, object]]:
 
 def test_transient_errors_are_retried_until_the_database_answers() -> None:
     """Refused twice, then connected: three attempts, two short sleeps, db.ready says so."""
-    clock, stream = Clock(), io.StringIO()
+    clock, stream = Clock(start=100.0), io.StringIO()
     calls, attempt = attempts_failing(REFUSED, REFUSED)
     assert run(attempt, 60, stream, clock) == "connection"
     assert len(calls) == 3
@@ -80,7 +68,7 @@ def test_an_error_retrying_cannot_fix_fails_at_once() -> None:
     """A wrong password is exit 3 after one attempt, with a hint that says not to wait."""
     calls, attempt = attempts_failing(AUTH_FAILED)
     with pytest.raises(DatabaseUnavailable) as raised:
-        run(attempt, 60, io.StringIO(), Clock())
+        run(attempt, 60, io.StringIO(), Clock(start=100.0))
     assert len(calls) == 1
     assert raised.value.exit_code == ExitCode.DATABASE_UNAVAILABLE
     assert "retrying cannot fix this" in (raised.value.hint or "")
@@ -88,7 +76,7 @@ def test_an_error_retrying_cannot_fix_fails_at_once() -> None:
 
 def test_the_deadline_ends_the_wait_naming_the_attempts_and_the_last_error() -> None:
     """Past the wait timeout: DatabaseUnavailable with the count and libpq's message."""
-    clock = Clock()
+    clock = Clock(start=100.0)
     _, attempt = attempts_failing(*([REFUSED] * 1000))
     with pytest.raises(DatabaseUnavailable) as raised:
         run(attempt, 1.0, io.StringIO(), clock)
@@ -99,7 +87,7 @@ def test_the_deadline_ends_the_wait_naming_the_attempts_and_the_last_error() -> 
 
 def test_a_zero_timeout_means_one_attempt() -> None:
     """--wait-timeout 0: try once, never sleep."""
-    clock = Clock()
+    clock = Clock(start=100.0)
     calls, attempt = attempts_failing(REFUSED)
     with pytest.raises(DatabaseUnavailable):
         run(attempt, 0, io.StringIO(), clock)
@@ -112,13 +100,13 @@ def test_a_signal_ends_the_wait() -> None:
     stop.trigger(ExitCode.TERMINATED)
     calls, attempt = attempts_failing(REFUSED)
     with pytest.raises(Interrupted) as raised:
-        run(attempt, 60, io.StringIO(), Clock(), stop)
+        run(attempt, 60, io.StringIO(), Clock(start=100.0), stop)
     assert (raised.value.exit_code, calls) == (ExitCode.TERMINATED, [])
 
 
 def test_backoff_doubles_from_20ms_and_stops_at_50ms_plus_jitter() -> None:
     """Cheap retries against a refusing server; readiness noticed within ~60 ms."""
-    clock = Clock()
+    clock = Clock(start=100.0)
     _, attempt = attempts_failing(*[REFUSED] * 20)
     assert run(attempt, 60, io.StringIO(), clock) == "connection"
     bounds = [(0.02, 0.03), (0.04, 0.05)] + [(0.05, 0.06)] * 18
@@ -127,7 +115,7 @@ def test_backoff_doubles_from_20ms_and_stops_at_50ms_plus_jitter() -> None:
 
 def test_a_long_wait_for_a_refusing_database_ends_with_exit_3() -> None:
     """Thousands of attempts (each 1 ms apart here) end at the deadline, not in an OverflowError."""
-    clock, stream = Clock(), io.StringIO()
+    clock, stream = Clock(start=100.0), io.StringIO()
     _, attempt = attempts_failing(*[REFUSED] * 5000)
     with pytest.raises(DatabaseUnavailable) as raised:
         wait_for(

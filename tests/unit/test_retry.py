@@ -13,6 +13,7 @@ from migrator.core.errors import ExitCode, Interrupted
 from migrator.core.retry import Backoff, GaveUp, Policy, Retry, Timing, call
 from migrator.core.signals import Stop
 from tests.conftest import REPO
+from tests.support.clock import Clock
 
 
 class Busy(Exception):
@@ -21,19 +22,6 @@ class Busy(Exception):
 
 class Broken(Exception):
     """Something that will not."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def failing(times: int, error: Callable[[], BaseException] = lambda: Busy("busy")) -> tuple[list[float], object]:
