@@ -23,8 +23,9 @@ def recorded(latest: Iterable[tuple[str, str, str | None]]) -> dict[str, str]:
 
 def normalise(text: str) -> str:
     """Line endings, trailing spaces and trailing blank lines do not count as a change."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(map(str.rstrip, text.split("\n"))).rstrip("\n") + "\n"
 
 
 def checksum(text: str) -> str:
@@ -32,7 +33,7 @@ def checksum(text: str) -> str:
 
 
 def of_file(path: Path) -> str:
-    return checksum(path.read_text(encoding="utf-8"))
+    return checksum(path.read_bytes().decode("utf-8"))  # normalise() unifies line endings
 
 
 def of_files(files: Mapping[str, Path], revisions: Iterable[str]) -> dict[str, str]:

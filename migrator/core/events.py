@@ -103,9 +103,9 @@ class Emitter:
         record.setdefault("level", "info")
         record.setdefault("logger", "migrator")
         record.setdefault("timestamp", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
-        record = {key: _redacted(value, self.redact) for key, value in record.items()}
+        record = _redacted_record(record, self.redact)
         if self.fmt == "json":
-            return json.dumps(record, default=str)
+            return _JSON.encode(record)
         return self._console(record)
 
     def _console(self, record: dict[str, Any]) -> str:
@@ -128,7 +128,27 @@ class Emitter:
         return f"{_KEY_COLOR}{key}{_RESET}={_VALUE_COLOR}{text}{_RESET}" if self.color else f"{key}={text}"
 
 
+_JSON = json.JSONEncoder(default=str)
 SHORT_RUN_ID = 8  # the console's run_id: as git shows a commit
+
+
+_PLAIN = {str, int, float, bool, type(None)}  # a list or a mapping is redacted value by value
+
+
+def _redacted_record(record: dict[str, Any], redact: Redact) -> dict[str, Any]:
+    """``record`` with every string value redacted.
+
+    Most lines hold nothing to mask, so the strings are redacted joined first: masking is local (a
+    secret or a URL inside one value is inside the joined text too, and a NUL neither ends nor
+    begins one), so when the joined text comes back unchanged, so would every value. That is one
+    redaction per line instead of one per field (two lines per revision on a long chain).
+    """
+    values = record.values()
+    if {type(value) for value in values} <= _PLAIN:
+        joined = "\x00".join([value for value in values if type(value) is str])
+        if redact(joined) == joined:
+            return record
+    return {key: _redacted(value, redact) for key, value in record.items()}
 
 
 def _redacted(value: Any, redact: Redact) -> Any:

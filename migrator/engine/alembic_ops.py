@@ -20,7 +20,7 @@ import inspect
 import logging.config
 import shutil
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,11 +121,11 @@ def load_script(cfg: Config) -> ScriptDirectory:
     return script
 
 
-def script_state(script: ScriptDirectory) -> ScriptState:
+def script_state(script: ScriptDirectory, files: Mapping[str, Path] | None = None) -> ScriptState:
     """Heads, known revisions and the heads' branch labels, from Alembic's own loader (each file
-    executed once per run)."""
+    executed once per run); ``files``: revision_files() already walked for this script."""
     with translated_revision_errors(script):
-        known = frozenset(s.revision for s in script.walk_revisions())
+        known = frozenset(files if files is not None else (s.revision for s in script.walk_revisions()))
         heads = tuple(script.get_heads())
         labels = {head: tuple(sorted(script.get_revision(head).branch_labels)) for head in heads}
         return ScriptState(heads=heads, known=known, labels=labels)

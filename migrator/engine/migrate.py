@@ -10,6 +10,7 @@ version change: what is committed is recorded, whatever fails afterwards.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -85,10 +86,13 @@ class Job:
         self.target, self.record = target, run.record
         self.log = logs.get().bind(command=self.name, target=target)
         self.project = Project.load(self.settings, run.stdout)
-        self.scripts = alembic_ops.script_state(self.project.script)  # every revision file executed here, once
-        self.files = alembic_ops.revision_files(self.project.script)
+        # Every revision module and Alembic's map of them live as long as the run: out of the collector's
+        # way, so its full collections during a long chain walk only what the migrations create.
+        gc.freeze()
+        self.files = self.project.files
+        self.scripts = alembic_ops.script_state(self.project.script, self.files)
         self.writer = _HistoryWriter(self.project, self.record, self.files)
-        self.progress = Progress(self.stop, self.writer)
+        self.progress = Progress(self.stop, run.emitter.emit, self.writer)
         self.before = self.initial = state.Facts(None)  # initial: as the run found it, before a baseline or retry
 
     # The steps a verb may define.
@@ -503,7 +507,7 @@ def _record_failure(
         with conn.begin():
             history.ensure(conn, project.version_schema)
             duration = round((datetime.now(UTC) - started_at).total_seconds() * 1000)
-            row = _row(revision, direction, alembic_ops.revision_files(project.script), started_at, duration, False)
+            row = _row(revision, direction, project.files, started_at, duration, False)
             history.record(conn, project.version_schema, record.run_id, [row])
     except DBAPIError as exc:  # the connection is gone; the failure itself is reported either way
         logs.get().debug("history.not_recorded", revision=revision, reason=db.error_text(exc))

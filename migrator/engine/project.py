@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TextIO
 
@@ -36,6 +37,11 @@ class Project:
         cfg = alembic_ops.make_config(settings.config_path, url, stdout)
         table, schema = alembic_ops.version_table(cfg)
         return cls(cfg, alembic_ops.load_script(cfg), table, schema, settings.config_path)
+
+    @cached_property
+    def files(self) -> dict[str, Path]:
+        """Each revision's file (one walk of Alembic's map per run)."""
+        return alembic_ops.revision_files(self.script)
 
     def hooks(
         self,
@@ -91,8 +97,7 @@ class Project:
         conn.commit()
         if not recorded:
             return []
-        files = alembic_ops.revision_files(self.script)
-        changed = checksums.changed(recorded, checksums.of_files(files, recorded), ())
+        changed = checksums.changed(recorded, checksums.of_files(self.files, recorded), ())
         refused = [c for c in changed if c[0] not in allowed]
         if refused:
             names = ", ".join(rev for rev, _, _ in refused)

@@ -6,6 +6,9 @@ import io
 import json
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from migrator.core.events import Emitter
 from migrator.core.redact import Redactor
 from migrator.core.settings import build
@@ -79,3 +82,38 @@ def test_console_lines_show_a_short_run_id_and_json_the_whole() -> None:
         emitter.emit("db.ready", attempts=1)
     assert console.getvalue().rstrip().endswith("run_id=01234567")
     assert json.loads(lines.getvalue())["run_id"] == "0123456789abcdef0123456789abcdef"
+
+
+_PIECES = st.sampled_from(
+    [
+        "s3cr3t-pw",
+        "postgresql://u:s3cr3t-pw@h/db",
+        "password=",
+        "?sslpassword=x",
+        "://",
+        "@",
+        ":",
+        " ",
+        "'",
+        "\x00",
+        "a",
+        "=",
+        "&",
+    ]
+)
+
+
+@given(st.lists(st.one_of(st.lists(_PIECES, max_size=6).map("".join), st.integers()), max_size=6))
+def test_a_line_is_masked_as_if_each_value_were_masked_alone(values: list[str | int]) -> None:
+    """The joined-text shortcut never leaves unmasked what masking each value alone would mask."""
+    redact = Redactor(["s3cr3t-pw"])
+    fields = {f"f{index}": value for index, value in enumerate(values)}
+    quick, slow = io.StringIO(), io.StringIO()
+    Emitter("json", "info", quick, redact).emit("x", **fields)
+    by_value = {key: redact(value) if isinstance(value, str) else value for key, value in fields.items()}
+    Emitter("json", "info", slow).emit("x", **by_value)
+    shown = json.loads(quick.getvalue())
+    expected = json.loads(slow.getvalue())
+    shown.pop("timestamp"), expected.pop("timestamp")
+    assert shown == expected
+    assert "s3cr3t-pw" not in quick.getvalue()

@@ -10,7 +10,6 @@ from typing import Any
 
 from migrator.core.events import Emitter
 from migrator.core.signals import Stop
-from migrator.engine import logs
 from migrator.engine.progress import Heartbeat, Progress, Step, backend_fields
 
 ACTIVITY = {"state": "active", "wait_event_type": "Lock", "wait_event": "virtualxid"}
@@ -142,8 +141,7 @@ def _steps(progress: Progress, revisions: Iterator[str]) -> None:
 def test_started_steps_count_from_the_steps_that_stayed_applied() -> None:
     """position k of total n; after a failure only the committed steps count; total is left out past it."""
     stream = io.StringIO()
-    logs.configure(Emitter("json", "info", stream))
-    progress = Progress(Stop())
+    progress = Progress(Stop(), Emitter("json", "info", stream).emit)
     progress.expect(3)
     _steps(progress, iter(["a", "b"]))
     progress.keep_only(["a"])  # b rolled back: the retry runs it again
