@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -34,6 +35,21 @@ def checksum(text: str) -> str:
 
 def of_file(path: Path) -> str:
     return checksum(path.read_bytes().decode("utf-8"))  # normalise() unifies line endings
+
+
+class Sources:
+    """Today's checksum of each revision's file, from the bytes the light stage read for its
+    fingerprint when it read them (a long chain's files are then read once per run)."""
+
+    def __init__(self, files: Mapping[str, Path], read: Mapping[str, bytes] | None = None) -> None:
+        self.files, self.read = files, read or {}
+
+    def of(self, revision: str) -> str | None:
+        path = self.files.get(revision)
+        if path is None:
+            return None
+        data = self.read.get(os.path.abspath(path))
+        return checksum(data.decode("utf-8")) if data is not None else of_file(path)
 
 
 def of_files(files: Mapping[str, Path], revisions: Iterable[str]) -> dict[str, str]:

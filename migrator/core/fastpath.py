@@ -26,7 +26,7 @@ def decide(session: Session, command: str, target: str) -> tuple[str, ...] | Non
         emitter.emit("fast_path.handover", level="debug", reason=located.reason, path=located.path)
         return None
     try:
-        fingerprint = session.fingerprint = scripts.fingerprint(located)
+        fingerprint = session.fingerprint = scripts.fingerprint(located, session.sources)
     except OSError as exc:
         emitter.emit("fast_path.handover", level="debug", reason=exc.strerror or str(exc), path=exc.filename)
         return None

@@ -172,14 +172,21 @@ def _resolve(location: str, search: list[str]) -> Path | Unreadable:
     return Path(location)
 
 
-def fingerprint(locations: Locations) -> str:
-    """sha256 over every revision file's place and content; the same files give the same value anywhere."""
+def fingerprint(locations: Locations, keep: dict[str, bytes] | None = None) -> str:
+    """sha256 over every revision file's place and content; the same files give the same value anywhere.
+
+    ``keep``: filled with each file's bytes by absolute path, so the full stage's checksums
+    (core/checksums.py, Sources) need not read the files again."""
     pattern = _SOURCELESS_FILE if locations.sourceless else _SOURCE_FILE
     digest = hashlib.sha256()
     for index, directory in enumerate(locations.directories):
         for relative in _files(directory, pattern, locations.recursive):
+            path = directory / relative
+            data = path.read_bytes()
+            if keep is not None:
+                keep[os.path.abspath(path)] = data
             digest.update(f"{index}/{relative}\0".encode())
-            digest.update(hashlib.sha256((directory / relative).read_bytes()).digest())
+            digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 

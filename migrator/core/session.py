@@ -27,6 +27,7 @@ class Session:
         # run.finished's duration counts from here: the process's start (__main__.py), given by cli.main
         self.started = time.monotonic() if started is None else started
         self.fingerprint: str | None = None  # of the revision files, once the light stage has hashed them
+        self.sources: dict[str, bytes] = {}  # the files' bytes it hashed, by absolute path (core/checksums.Sources)
 
     def connect(self) -> Any:
         """The open connection, opened now (waiting for the database) if there is none yet."""

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any, NamedTuple, TextIO, TypeVar
 
 from sqlalchemy import event
@@ -91,7 +90,8 @@ class Job:
         gc.freeze()
         self.files = self.project.files
         self.scripts = alembic_ops.script_state(self.project.script, self.files)
-        self.writer = _HistoryWriter(self.project, self.record, self.files)
+        self.sources = checksums.Sources(self.files, run.session.sources)
+        self.writer = _HistoryWriter(self.project, self.record, self.sources)
         self.progress = Progress(self.stop, run.emitter.emit, self.writer)
         self.before = self.initial = state.Facts(None)  # initial: as the run found it, before a baseline or retry
 
@@ -303,7 +303,7 @@ class UpgradeJob(Job):
         if accepted:
             with conn.begin():
                 now = datetime.now(UTC)
-                rows = [_row(rev, "accepted", self.files, now, 0, True) for rev in accepted]
+                rows = [_row(rev, "accepted", self.sources, now, 0, True) for rev in accepted]
                 history.record(conn, self.project.version_schema, self.record.run_id, rows)
             self.log.warning("checksum.change_accepted", revisions=accepted)
 
@@ -337,7 +337,7 @@ class UpgradeJob(Job):
             took = round((time.monotonic() - started) * 1000)
             after = project.read_state(conn, commit=False)
             history.ensure(conn, project.version_schema)
-            rows = [_row(rev, "baseline", self.files, started_at, took, True) for rev in after.current]
+            rows = [_row(rev, "baseline", self.sources, started_at, took, True) for rev in after.current]
             history.record(conn, project.version_schema, self.record.run_id, rows)
         self.log.info("run.baselined", revision=revisions.describe(after.current), tables=len(before.other_tables))
         return project.read_state(conn)
@@ -405,8 +405,8 @@ class _HistoryWriter:
     transaction when missing, so a run rolled back or killed leaves nothing of migrator behind.
     """
 
-    def __init__(self, project: Project, record: RunRecord, files: dict[str, Path]) -> None:
-        self.project, self.record, self.files = project, record, files
+    def __init__(self, project: Project, record: RunRecord, sources: checksums.Sources) -> None:
+        self.project, self.record, self.sources = project, record, sources
         self.before: tuple[str, ...] = ()
         self.table_known = False  # reset after a failure: the transaction that created it may be gone
         self.pending: list[history.Row] = []
@@ -415,9 +415,9 @@ class _HistoryWriter:
     def __call__(self, connection: Connection, entries: list[Any]) -> None:
         self._listen(connection)
         self.pending += [
-            _row(e.revision, e.direction, self.files, e.started_at, e.duration_ms, True)
+            _row(e.revision, e.direction, self.sources, e.started_at, e.duration_ms, True)
             if isinstance(e, Applied)
-            else _row(e, "stamp", self.files, datetime.now(UTC), 0, True)  # a version row written, no work run
+            else _row(e, "stamp", self.sources, datetime.now(UTC), 0, True)  # a version row written, no work run
             for e in entries
         ]
 
@@ -458,14 +458,12 @@ class _HistoryWriter:
 def _row(
     revision: str,
     direction: str,
-    files: dict[str, Path],
+    sources: checksums.Sources,
     started_at: datetime | None,
     duration_ms: int | None,
     success: bool,
 ) -> history.Row:
-    path = files.get(revision)
-    digest = checksums.of_file(path) if path is not None else None
-    return history.Row(revision, direction, digest, started_at, duration_ms, success)
+    return history.Row(revision, direction, sources.of(revision), started_at, duration_ms, success)
 
 
 def _keep_committed(conn: Connection, project: Project, progress: Progress, record: RunRecord) -> None:
@@ -507,7 +505,7 @@ def _record_failure(
         with conn.begin():
             history.ensure(conn, project.version_schema)
             duration = round((datetime.now(UTC) - started_at).total_seconds() * 1000)
-            row = _row(revision, direction, project.files, started_at, duration, False)
+            row = _row(revision, direction, checksums.Sources(project.files), started_at, duration, False)
             history.record(conn, project.version_schema, record.run_id, [row])
     except DBAPIError as exc:  # the connection is gone; the failure itself is reported either way
         logs.get().debug("history.not_recorded", revision=revision, reason=db.error_text(exc))

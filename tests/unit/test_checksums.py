@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrator.core.checksums import checksum, normalise
+from migrator.core.checksums import Sources, checksum, normalise
 
 
 def _line_by_line(text: str) -> str:
@@ -37,3 +40,15 @@ def test_the_quick_path_normalises_as_line_by_line(text: str) -> None:
 @given(st.text())
 def test_any_text_normalises_as_line_by_line(text: str) -> None:
     assert normalise(text) == _line_by_line(text)
+
+
+def test_sources_take_the_bytes_already_read_and_read_the_others(tmp_path: Path) -> None:
+    """A file the light stage hashed is not read again; one it did not is read; a revision without file has none."""
+    kept, unread = tmp_path / "a_first.py", tmp_path / "b_second.py"
+    kept.write_text("revision = 'a'\n")
+    unread.write_text("revision = 'b'\n")
+    sources = Sources({"a": kept, "b": unread}, {os.path.abspath(kept): b"revision = 'a'  \r\n"})
+    kept.unlink()  # read from what was kept
+    assert sources.of("a") == checksum("revision = 'a'\n")
+    assert sources.of("b") == checksum("revision = 'b'\n")
+    assert sources.of("gone") is None
