@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -53,6 +53,7 @@ class Emitter:
         self.redact = redact
         self.color = color and fmt == "console"
         self.context: dict[str, Any] = {}
+        self._second: tuple[int, str] = (-1, "")
         self._writing = threading.Lock()  # the migration watcher's thread writes too: one whole line at a time
 
     def bind(self, **fields: Any) -> None:
@@ -85,8 +86,9 @@ class Emitter:
         return LEVELS.get(level, 20) >= self.threshold
 
     def emit(self, event: str, level: str = "info", **fields: Any) -> None:
-        if self.enabled(level):
-            self.write({**fields, "event": event, "level": level})
+        if LEVELS.get(level, 20) >= self.threshold:
+            fields["event"], fields["level"] = event, level  # a fresh dict: **fields is ours
+            self.write(fields)
 
     def write(self, event_dict: MutableMapping[str, Any]) -> None:
         """Render and write one event (already filtered by level)."""
@@ -102,11 +104,21 @@ class Emitter:
         record: dict[str, Any] = {**self.context, **event_dict}
         record.setdefault("level", "info")
         record.setdefault("logger", "migrator")
-        record.setdefault("timestamp", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+        if "timestamp" not in record:
+            record["timestamp"] = self._timestamp()
         record = _redacted_record(record, self.redact)
         if self.fmt == "json":
             return _JSON.encode(record)
         return self._console(record)
+
+    def _timestamp(self) -> str:
+        """Now in UTC, ISO 8601 to the microsecond; the seconds part formatted once per second."""
+        now = time.time()
+        second = int(now)
+        stamp = self._second
+        if stamp[0] != second:  # one tuple, replaced whole: the watcher's thread writes lines too
+            stamp = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{stamp[1]}.{int((now - second) * 1_000_000):06d}Z"
 
     def _console(self, record: dict[str, Any]) -> str:
         exception = record.pop("exception", None)
