@@ -70,7 +70,8 @@ OPTIONS: tuple[Option, ...] = (
         "DATABASE_URL",
         "—",
         "PostgreSQL URL, or DATABASE_URL_FILE naming a file that holds it; percent-encode special characters "
-        "in the user and password",
+        "in the user and password. MIGRATOR_DATABASE_URL (or MIGRATOR_DATABASE_URL_FILE), when set, is used "
+        "instead: a direct URL for migrations beside the app's pooled one",
         ONLINE,
         metavar="URL",
     ),

@@ -110,10 +110,11 @@ def _target(raw: str | None) -> str:
 def raw_urls(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> list[str]:
     """Every URL given before any validation, so their passwords can be masked from the start."""
     environ = os.environ if environ is None else environ
-    found = [url for url in (args.database_url, environ.get("DATABASE_URL")) if url]
-    if environ.get("DATABASE_URL_FILE"):
-        with contextlib.suppress(OSError, UnicodeDecodeError):  # reported when the settings are built
-            found.append(Path(environ["DATABASE_URL_FILE"]).read_text(encoding="utf-8").strip())
+    found = [url for url in (args.database_url, *(environ.get(name) for name, _ in URL_SOURCES)) if url]
+    for _, file_variable in URL_SOURCES:
+        if environ.get(file_variable):
+            with contextlib.suppress(OSError, UnicodeDecodeError):  # reported when the settings are built
+                found.append(Path(environ[file_variable]).read_text(encoding="utf-8").strip())
     return found
 
 
@@ -162,24 +163,36 @@ def _database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
     return url
 
 
+# Where the URL comes from, first found wins (after --database-url): migrator's own pair, so a direct
+# URL for migrations can live beside the app's pooled DATABASE_URL (behind a transaction pooler), then
+# the app's. Each is a variable or a file named by VARIABLE_FILE (a mounted secret).
+URL_SOURCES = (("MIGRATOR_DATABASE_URL", "MIGRATOR_DATABASE_URL_FILE"), ("DATABASE_URL", "DATABASE_URL_FILE"))
+
+
 def _read_database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
-    url = _pick(flag, environ, env("database_url"))
-    if url is not None:
-        return url.strip()
-    path = environ.get("DATABASE_URL_FILE")
-    if not path:
-        return None
+    if flag is not None:
+        return flag.strip()
+    for variable, file_variable in URL_SOURCES:
+        url = environ.get(variable, "").strip()
+        if url:
+            return url
+        if environ.get(file_variable):
+            return _read_url_file(file_variable, environ[file_variable], variable)
+    return None
+
+
+def _read_url_file(file_variable: str, path: str, variable: str) -> str:
     try:
         content = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(
-            f"DATABASE_URL_FILE={path} cannot be read: {exc.strerror}",
-            hint="mount the secret file or set DATABASE_URL",
+            f"{file_variable}={path} cannot be read: {exc.strerror}",
+            hint=f"mount the secret file or set {variable}",
         ) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"DATABASE_URL_FILE={path} is not UTF-8 text", hint="write the URL as plain text") from None
+        raise ConfigError(f"{file_variable}={path} is not UTF-8 text", hint="write the URL as plain text") from None
     if not content:
-        raise ConfigError(f"DATABASE_URL_FILE={path} is empty", hint="put the database URL in it")
+        raise ConfigError(f"{file_variable}={path} is empty", hint="put the database URL in it")
     return content
 
 

@@ -142,3 +142,20 @@ def test_a_file_that_does_not_parse_is_described_never_echoed(content: str, tmp_
     assert len(lines[0]) < 1000
     for part in PASSWORD_PARTS:
         assert part not in result.stderr + result.stdout
+
+
+def test_migrators_own_url_wins_over_the_apps_pooled_one(server: Server, database: str, tmp_path: Path) -> None:
+    """MIGRATOR_DATABASE_URL (or its _FILE) is used instead of DATABASE_URL, which the app keeps for its pooler."""
+    direct = server.url_for(database)
+    pooled = "postgresql://app:Sup3rSecr3t@127.0.0.1:1/app"  # nothing listens there: using it would fail
+    upgraded = run(["upgrade"], pooled, MIGRATOR_DATABASE_URL=direct, MIGRATOR_WAIT_TIMEOUT="2")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "Sup3rSecr3t" not in upgraded.stderr + upgraded.stdout
+    secret = tmp_path / "direct_url"
+    secret.write_text(direct + "\n")
+    current = run(["current"], pooled, MIGRATOR_DATABASE_URL_FILE=str(secret), MIGRATOR_WAIT_TIMEOUT="2")
+    assert current.returncode == 0, current.stderr
+    assert "(head)" in current.stdout
+    missing = run(["current"], pooled, MIGRATOR_DATABASE_URL_FILE=str(tmp_path / "absent"))
+    assert missing.returncode == 2
+    assert "MIGRATOR_DATABASE_URL_FILE=" in missing.stderr and "cannot be read" in missing.stderr
