@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn, TextIO
 
 from migrator import __version__, verbs
-from migrator.core import options, report, streams
+from migrator.core import credentials, options, report, streams
 from migrator.core import settings as settings_mod
 from migrator.core.errors import EXIT_CODE_HELP, ConfigError, ExitCode, MigrationFailed, MigratorError
 from migrator.core.events import Emitter
@@ -308,6 +308,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, starte
         sys.stdout, sys.stderr = saved
 
 
+def _credentials(settings: settings_mod.Settings, redact: Redactor) -> credentials.Source:
+    """Where each connection attempt's password comes from: the password command, a URL file read again."""
+    command = credentials.command_password(settings.password_command, redact.add) if settings.password_command else None
+    return credentials.Source(command, settings.database_url_file, redact.add)
+
+
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor, started: float) -> int:
     try:
         args = build_parser().parse_args(_joined_ranges(sys.argv[1:] if argv is None else argv))
@@ -320,6 +326,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor
     record = RunRecord(args.command)
     try:
         settings = settings_mod.from_process(args)
+        source = _credentials(settings, redact)
     except MigratorError as exc:
         early = _early_emitter(args, redact, record, err)
         code = _failed(early, exc)
@@ -334,7 +341,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO, redact: Redactor
     emitter.capture_warnings()
     stop = Stop()
     install(stop, lambda code: emitter.emit("run.signal", level="warning", exit_code=int(code)))
-    session = Session(settings, stop, emitter, started=started)
+    session = Session(settings, stop, emitter, started=started, source=source)
     error: str | None = None
     hint: str | None = None
     try:

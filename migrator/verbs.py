@@ -24,10 +24,12 @@ def _light(run: Run, command: str, target: str) -> tuple[str, ...] | None:
 
 
 def _engine(run: Run) -> None:
-    """Route structlog and the stdlib loggers (Alembic, SQLAlchemy) through the run's emitter."""
-    from migrator.engine import logs
+    """Route structlog and the stdlib loggers (Alembic, SQLAlchemy) through the run's emitter, and give
+    SQLAlchemy's own connections the run's per-attempt passwords."""
+    from migrator.engine import db, logs
 
     logs.configure(run.emitter)
+    db.provide_passwords(run.session)
 
 
 def upgrade(run: Run, args: Namespace) -> None:

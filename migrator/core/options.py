@@ -76,6 +76,17 @@ OPTIONS: tuple[Option, ...] = (
         metavar="URL",
     ),
     Option(
+        "password_command",
+        ("--password-command",),
+        "MIGRATOR_PASSWORD_COMMAND",
+        "—",
+        "a command run before every connection attempt whose first output line is the password for it "
+        "(a short-lived token: `aws rds generate-db-auth-token …`); masked everywhere. A URL read from a "
+        "*_FILE is read again at every attempt too (a rotated secret)",
+        ONLINE,
+        metavar="COMMAND",
+    ),
+    Option(
         "wait_timeout",
         ("--wait-timeout",),
         "MIGRATOR_WAIT_TIMEOUT",

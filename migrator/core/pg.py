@@ -112,13 +112,21 @@ def connection_lost(message: str) -> DatabaseUnavailable:
     )
 
 
-def connect(url: DatabaseUrl, timeout: float, stop: Stop, emitter: Emitter) -> Any:
-    """An autocommit psycopg2 connection once the database answers; DatabaseUnavailable otherwise."""
+def connect(
+    url: DatabaseUrl,
+    timeout: float,
+    stop: Stop,
+    emitter: Emitter,
+    fresh: Callable[[DatabaseUrl], DatabaseUrl] | None = None,
+) -> Any:
+    """An autocommit psycopg2 connection once the database answers; DatabaseUnavailable otherwise.
+    ``fresh``: the URL for each attempt (a short-lived password, core/credentials.py)."""
     psycopg2 = driver()
     options = params(url)
 
     def once(remaining: float) -> Any:
-        conn = psycopg2.connect(connect_timeout=connect_timeout(url, remaining), **options)
+        given = params(fresh(url)) if fresh is not None else options
+        conn = psycopg2.connect(connect_timeout=connect_timeout(url, remaining), **given)
         conn.autocommit = True
         return conn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from migrator.core import pg, urls
+from migrator.core import credentials, pg, urls
 from migrator.core.events import Emitter
 from migrator.core.settings import Settings
 from migrator.core.signals import Stop
@@ -20,8 +20,16 @@ class Session:
     no-op run a tenth of its CPU.)
     """
 
-    def __init__(self, settings: Settings, stop: Stop, emitter: Emitter, started: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stop: Stop,
+        emitter: Emitter,
+        started: float | None = None,
+        source: credentials.Source = credentials.NO_SOURCE,
+    ) -> None:
         self.settings, self.stop, self.emitter = settings, stop, emitter
+        self.credentials = source  # the password of each connection attempt (core/credentials.py)
         self.connection: Any = None
         self.locked_by: int | None = None
         # run.finished's duration counts from here: the process's start (__main__.py), given by cli.main
@@ -33,7 +41,8 @@ class Session:
         """The open connection, opened now (waiting for the database) if there is none yet."""
         if self.connection is None or self.connection.closed:
             url = urls.parse(self.settings.database_url)
-            self.connection = pg.connect(url, self.settings.wait_timeout, self.stop, self.emitter)
+            fresh = self.credentials.for_attempt if self.credentials.changes else None
+            self.connection = pg.connect(url, self.settings.wait_timeout, self.stop, self.emitter, fresh)
             self.locked_by = None
         return self.connection
 

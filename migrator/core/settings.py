@@ -53,6 +53,8 @@ class Settings(NamedTuple):
     ddl_retries: int = DEFAULT_DDL_RETRIES
     statement_timeout: float | None = None
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL  # migration.running every so often; 0 turns it off
+    password_command: str | None = None  # run before every connection attempt (core/credentials.py)
+    database_url_file: tuple[str, str, str] | None = None  # (variable, path, its plain variable): read each attempt
     target: str = "head"  # what `upgrade` and `check` aim at when no revision is given
     phase: str = "all"  # all | expand | contract (core/phases.py)
     # What the backup command inherits (it runs with our environment, secrets included: never shown).
@@ -91,6 +93,8 @@ def build(args: argparse.Namespace, environ: Mapping[str, str], stderr_is_tty: b
         heartbeat_interval=_seconds("heartbeat_interval", None, environ, DEFAULT_HEARTBEAT_INTERVAL),
         target=_target(environ.get(env("target"))),
         phase=_choice(getattr(args, "phase", None), environ, env("phase"), PHASES, "all"),
+        password_command=_pick(getattr(args, "password_command", None), environ, env("password_command")),
+        database_url_file=url_file(args.database_url, environ),
     )
 
 
@@ -169,6 +173,18 @@ def _database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
 URL_SOURCES = (("MIGRATOR_DATABASE_URL", "MIGRATOR_DATABASE_URL_FILE"), ("DATABASE_URL", "DATABASE_URL_FILE"))
 
 
+def url_file(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """(file variable, path, variable) when the URL comes from a file, read again at each connection attempt."""
+    if flag is not None:
+        return None
+    for variable, file_variable in URL_SOURCES:
+        if environ.get(variable, "").strip():
+            return None
+        if environ.get(file_variable):
+            return file_variable, environ[file_variable], variable
+    return None
+
+
 def _read_database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
     if flag is not None:
         return flag.strip()
@@ -177,11 +193,12 @@ def _read_database_url(flag: str | None, environ: Mapping[str, str]) -> str | No
         if url:
             return url
         if environ.get(file_variable):
-            return _read_url_file(file_variable, environ[file_variable], variable)
+            return read_url_file(file_variable, environ[file_variable], variable)
     return None
 
 
-def _read_url_file(file_variable: str, path: str, variable: str) -> str:
+def read_url_file(file_variable: str, path: str, variable: str) -> str:
+    """The URL in the file ``path`` named by ``file_variable``; a ConfigError naming both when unusable."""
     try:
         content = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:

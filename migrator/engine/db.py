@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool, StaticPool
@@ -47,6 +47,26 @@ def query(conn: Any) -> state.Query:
 def display(url: URL) -> str:
     """The URL with its password masked, for logs and messages."""
     return url.render_as_string(hide_password=True)
+
+
+def provide_passwords(session: Session) -> None:
+    """Every SQLAlchemy connection this process opens to the run's server as the run's user (the
+    watcher's, verify's scratch database, env.py's own engine) gets that attempt's password from the
+    run's credentials (core/credentials.py): a short-lived token is fetched per connection, as the
+    core does for its own. Connections elsewhere are left as they are."""
+    source = session.credentials
+    if not source.changes or session.settings.database_url is None:
+        return
+    ours = urls.parse(session.settings.database_url)
+
+    def fresh(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        same_port = str(params.get("port") or 5432) == str(ours.port or 5432)
+        if params.get("host") == ours.host and same_port and params.get("user") == ours.user:
+            password = source.now()
+            if password is not None:
+                params["password"] = password
+
+    event.listen(Engine, "do_connect", fresh)
 
 
 def make_engine(url: URL) -> Engine:

@@ -50,7 +50,7 @@ def migration_lock(session: Session, key: int) -> Iterator[None]:
             acquired_by = lock.acquire(raw, key, settings.lock_timeout, session.stop, session.emitter)
             assert acquired_by is not None  # no `done` given: only a timeout or a signal ends the wait
             session.locked_by = acquired_by
-        lock.verify_held(raw, key, acquired_by, urls.parse(settings.database_url))
+        lock.verify_held(raw, key, acquired_by, session.credentials.for_attempt(urls.parse(settings.database_url)))
     waited_ms = round((time.monotonic() - started) * 1000)
     session.emitter.emit("lock.acquired", lock_key=key, waited_ms=waited_ms, backend_pid=acquired_by)
     try:
@@ -157,7 +157,10 @@ class Job:
     def _back_up(self, conn: Connection) -> None:
         settings = self.settings
         env = backup.environment(
-            urls.parse(settings.database_url), settings.backup_environment, self.record.from_revision or "", self.target
+            self.session.credentials.for_attempt(urls.parse(settings.database_url)),
+            settings.backup_environment,
+            self.record.from_revision or "",
+            self.target,
         )
         backup.run(settings.backup_command or "", env, self.stop)
 

@@ -16,7 +16,7 @@ from migrator.core.settings import Settings, build
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 # Settings fields that no option sets: derived from others or from the process.
-DERIVED = {"log_color", "backup_environment"}
+DERIVED = {"log_color", "backup_environment", "database_url_file"}
 # A valid value for each option's environment variable, and what Settings makes of it.
 SAMPLES: dict[str, tuple[str, object]] = {
     "config_path": ("other.ini", Path("other.ini")),
@@ -33,6 +33,7 @@ SAMPLES: dict[str, tuple[str, object]] = {
     "baseline": ("a1", "a1"),
     "report_path": ("/tmp/report.json", Path("/tmp/report.json")),
     "backup_command": ("true", "true"),
+    "password_command": ("print-token --for app", "print-token --for app"),
     "ddl_lock_timeout": ("2", 2.0),
     "ddl_retries": ("3", 3),
     "statement_timeout": ("9", 9.0),
