@@ -98,11 +98,21 @@ def locate(config_path: Path) -> Locations | Unreadable:
     )
 
 
+def config_files(config_path: Path) -> tuple[Path | None, Path | None]:
+    """(the ini file, pyproject.toml) that ``config_path`` stands for, as Alembic 1.16+ reads them:
+    ``-c pyproject.toml`` is the TOML file alone; an ini file has the pyproject.toml beside it; a
+    missing ini file (the default ./alembic.ini) leaves the pyproject.toml beside where it would be."""
+    if config_path.suffix == ".toml":
+        return None, config_path if config_path.is_file() else None
+    pyproject = config_path.resolve().parent / "pyproject.toml"
+    return (config_path if config_path.is_file() else None), (pyproject if pyproject.is_file() else None)
+
+
 def _options(config_path: Path) -> dict[str, str] | Unreadable:
     """[alembic] of the ini file; [tool.alembic] of pyproject.toml beside it fills what the ini lacks."""
     found: dict[str, str] = {}
-    pyproject = config_path.resolve().parent / "pyproject.toml"
-    if pyproject.is_file():
+    ini, pyproject = config_files(config_path)
+    if pyproject is not None:
         import tomllib  # only here: most projects keep their Alembic config in alembic.ini
 
         try:
@@ -115,7 +125,7 @@ def _options(config_path: Path) -> dict[str, str] | Unreadable:
                 found[key] = _LIST.join(str(item).replace("%(here)s", here) for item in value) + _LIST
             elif isinstance(value, (str, bool, int)):
                 found[key] = str(value).replace("%(here)s", here)
-    if config_path.is_file():
+    if ini is not None:
         parser = configparser.ConfigParser(defaults={"here": str(config_path.resolve().parent)})
         try:
             parser.read(config_path, encoding="utf-8")

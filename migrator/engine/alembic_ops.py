@@ -51,12 +51,14 @@ OnVersionApply = Callable[..., None]
 
 def make_config(config_path: Path, url: URL | None, stdout: TextIO) -> Config:
     """Alembic's Config with our URL in it; an unreadable file is a usage error (2) in one line."""
-    if not config_path.is_file():
+    ini, pyproject = scripts.config_files(config_path)
+    if ini is None and pyproject is None:
         raise ConfigError(
             f"Alembic config {config_path} not found",
-            hint="run from the project root or pass -c/--config (env ALEMBIC_CONFIG)",
+            hint="run from the project root or pass -c/--config (env ALEMBIC_CONFIG) naming its alembic.ini "
+            "or its pyproject.toml ([tool.alembic])",
         )
-    cfg = _config(config_path, stdout)
+    cfg = _config(ini, pyproject, stdout)
     try:
         _main_section(cfg, config_path)  # parsed here, not somewhere deep inside a command
         cfg.get_main_option("script_location")
@@ -65,10 +67,23 @@ def make_config(config_path: Path, url: URL | None, stdout: TextIO) -> Config:
             f"cannot read {config_path}: {scripts.describe_config_error(exc)}", hint=f"fix the syntax of {config_path}"
         ) from None
     cfg.attributes["configure_logger"] = False
+    _drop_template_url(cfg)
     if url is not None:
         # configparser interpolation: a literal % must be doubled.
         cfg.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
+
+
+# What `alembic init` writes into alembic.ini: a placeholder, not a database.
+TEMPLATE_URL = "driver://user:pass@localhost/dbname"
+
+
+def _drop_template_url(cfg: Config) -> None:
+    """Alembic's template placeholder counts as no URL at all (env.py then gets ours, or none)."""
+    section = cfg.config_ini_section
+    parser = cfg.file_config
+    if parser.has_option(section, "sqlalchemy.url") and parser.get(section, "sqlalchemy.url", raw=True) == TEMPLATE_URL:
+        parser.remove_option(section, "sqlalchemy.url")
 
 
 def _main_section(cfg: Config, config_path: Path) -> None:
@@ -82,6 +97,12 @@ def _main_section(cfg: Config, config_path: Path) -> None:
     except (ValueError, CommandError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"cannot read pyproject.toml beside {config_path}: {exc}", hint="fix its syntax") from None
     if not in_toml:
+        if config_path.suffix == ".toml" or not config_path.is_file():
+            raise ConfigError(
+                f"no [tool.alembic] with script_location in {scripts.config_files(config_path)[1]}",
+                hint="add [tool.alembic] with script_location (as `alembic init --template pyproject` writes it), "
+                "or pass -c/--config naming the project's alembic.ini",
+            )
         empty = " (the file is empty)" if config_path.stat().st_size == 0 else ""
         raise ConfigError(
             f"{config_path} has no [{cfg.config_ini_section}] section{empty}",
@@ -91,12 +112,16 @@ def _main_section(cfg: Config, config_path: Path) -> None:
     cfg.file_config.add_section(cfg.config_ini_section)
 
 
-def _config(config_path: Path, stdout: TextIO) -> Config:
-    """As the alembic CLI builds it: with pyproject.toml's [tool.alembic] (Alembic 1.16+) beside the ini."""
-    pyproject = config_path.resolve().parent / "pyproject.toml"
-    if pyproject.is_file() and "toml_file" in inspect.signature(Config).parameters:
-        return Config(str(config_path), stdout=stdout, toml_file=str(pyproject))
-    return Config(str(config_path), stdout=stdout)
+def _config(ini: Path | None, pyproject: Path | None, stdout: TextIO) -> Config:
+    """As the alembic CLI builds it: the ini file and pyproject.toml's [tool.alembic] (Alembic 1.16+), or one alone."""
+    if pyproject is not None and "toml_file" in inspect.signature(Config).parameters:
+        return Config(str(ini) if ini is not None else None, stdout=stdout, toml_file=str(pyproject))
+    if ini is None:
+        raise ConfigError(
+            f"{pyproject} holds Alembic's options, which this Alembic cannot read (it needs 1.16 or later)",
+            hint="upgrade alembic, or keep the options in alembic.ini",
+        )
+    return Config(str(ini), stdout=stdout)
 
 
 def version_table(cfg: Config) -> tuple[str, str | None]:
