@@ -372,7 +372,17 @@ def check(cfg: Config) -> None:
 def create(cfg: Config, script: ScriptDirectory, message: str, autogenerate: bool) -> list[str]:
     """Write a new revision file; returns the paths written."""
     _without_missing_hooks(cfg, script)
-    written = command.revision(cfg, message=message, autogenerate=autogenerate)
+    try:
+        written = command.revision(cfg, message=message, autogenerate=autogenerate)
+    except CommandError as exc:
+        if autogenerate and "does not provide a MetaData object" in str(exc):
+            raise ConfigError(
+                "create compares the models with the database, and env.py gives Alembic no models to compare "
+                "(target_metadata is None)",
+                hint="set target_metadata in env.py (e.g. target_metadata = Base.metadata), or pass --empty "
+                "for a revision to fill in by hand",
+            ) from None
+        raise
     scripts = written if isinstance(written, list) else [written]
     return [s.path for s in scripts if s is not None]
 

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import alembic
 import pytest
 
 from tests.conftest import MIGRATOR, REPO, clean_env, run
@@ -188,3 +189,22 @@ def test_stamp_purge_recovers_from_a_deleted_applied_revision(server: Server, da
     assert run(["current"], url, cwd=tmp_path).stdout.startswith("d1")
     check = run(["check"], url, cwd=tmp_path)
     assert check.returncode == 0, check.stderr
+
+
+def test_create_without_models_in_env_py_says_to_set_target_metadata_or_pass_empty(
+    server: Server, database: str, tmp_path: Path
+) -> None:
+    """An env.py with target_metadata = None cannot autogenerate: exit 2 naming the fix, no file written."""
+    write_project(tmp_path, [Revision("a1", None)])
+    template = Path(alembic.__file__).parent / "templates" / "generic" / "script.py.mako"
+    shutil.copy(template, tmp_path / "migrations" / "script.py.mako")  # as `alembic init` writes it
+    url = server.url_for(database)
+    assert run(["upgrade"], url, cwd=tmp_path).returncode == 0
+    before = sorted((tmp_path / "migrations" / "versions").glob("*.py"))
+    created = run(["create", "-m", "add nickname"], url, cwd=tmp_path)
+    assert created.returncode == 2, created.stderr
+    failed = created.event("run.failed")
+    assert "target_metadata" in failed["error"] and "--empty" in failed["hint"]
+    assert sorted((tmp_path / "migrations" / "versions").glob("*.py")) == before
+    empty = run(["create", "--empty", "-m", "add nickname"], url, cwd=tmp_path)
+    assert empty.returncode == 0, empty.stderr
