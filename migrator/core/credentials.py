@@ -1,7 +1,7 @@
 """Short-lived passwords: a command run before every connection attempt (RDS IAM, Cloud SQL tokens).
 
-``MIGRATOR_PASSWORD_COMMAND`` (or ``--password-command``) is split like a shell line (no shell runs
-it: ``sh -c '…'`` for pipes) and run with migrator's environment; the first line it prints is the
+``MIGRATOR_PASSWORD_COMMAND`` (or ``--password-command``) runs with ``sh -c``, as the backup command
+does, with migrator's environment; the first line it prints is the
 password for that one attempt. What it prints is a secret from the moment it is read: added to the
 run's Redactor before anything can show it, never logged. A command that cannot run is exit 2
 (retrying cannot fix it); one that fails or times out is exit 3 (the token service may come back).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from migrator.core import redact, settings, urls
+from migrator.core import redact, settings, signals, urls
 from migrator.core.errors import ConfigError, DatabaseUnavailable
 
 COMMAND_TIMEOUT = 30.0  # seconds: a token is minted in well under one
@@ -22,36 +22,33 @@ Password = Callable[[], str]  # a fresh password for one connection attempt
 
 def command_password(command: str, add_secret: Callable[[str], None]) -> Password:
     """A Password that runs ``command`` each time; every password it yields is passed to ``add_secret`` first."""
-    import shlex  # only a run with a password command pays for it
-
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        raise ConfigError(
-            f"MIGRATOR_PASSWORD_COMMAND cannot be split into words: {exc}", hint="check its quotes"
-        ) from None
-    if not argv:
+    if not command.strip():
         raise ConfigError("MIGRATOR_PASSWORD_COMMAND is empty", hint="name the command that prints the password")
 
     def fetch() -> str:
-        return _run(argv, add_secret)
+        return _run(command, add_secret)
 
     return fetch
 
 
-def _run(argv: list[str], add_secret: Callable[[str], None]) -> str:
-    import subprocess
+_CANNOT_RUN = (126, 127)  # the shell's codes for "found but not executable" and "not found"
 
-    name = argv[0]
+
+def _run(command: str, add_secret: Callable[[str], None]) -> str:
+    import subprocess  # only a run with a password command pays for it
+
+    name = command.split(maxsplit=1)[0]
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL, check=False
+            command,
+            shell=True,  # as the backup command: pipes and quotes as people write them
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            preexec_fn=signals.unblocked_child_signals,  # SIGTERM/SIGINT are blocked in migrator; not in the child
         )
-    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-        raise ConfigError(
-            f"the password command {name!r} cannot be run: {exc.strerror}",
-            hint="install it or fix MIGRATOR_PASSWORD_COMMAND (split like a shell line; `sh -c '…'` for pipes)",
-        ) from None
     except subprocess.TimeoutExpired:
         raise DatabaseUnavailable(
             f"the password command {name!r} did not finish within {COMMAND_TIMEOUT:g}s",
@@ -60,6 +57,11 @@ def _run(argv: list[str], add_secret: Callable[[str], None]) -> str:
     password = done.stdout.split("\n", 1)[0].strip("\r")
     if password:
         add_secret(password)  # before any error below can quote the output
+    if done.returncode in _CANNOT_RUN:
+        raise ConfigError(
+            f"the password command {name!r} cannot be run: {_stderr(done.stderr, password)}",
+            hint="install it or fix MIGRATOR_PASSWORD_COMMAND (run with sh -c, as the backup command)",
+        )
     if done.returncode != 0:
         raise DatabaseUnavailable(
             f"the password command {name!r} exited with {done.returncode}: {_stderr(done.stderr, password)}",

@@ -25,11 +25,11 @@ def test_the_first_line_is_the_password_and_a_secret_before_it_is_returned(tmp_p
     assert learned == ["tok-1"]
 
 
-def test_a_command_that_prints_nothing_or_cannot_be_split_is_a_configuration_error(tmp_path: Path) -> None:
+def test_a_command_that_prints_nothing_or_cannot_run_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="printed no password"):
         credentials.command_password(_command(tmp_path, "print()\n"), lambda _s: None)()
-    with pytest.raises(ConfigError, match="cannot be split"):
-        credentials.command_password("mint 'unclosed", lambda _s: None)
+    with pytest.raises(ConfigError, match="cannot be run"):
+        credentials.command_password("/nonexistent/mint --now", lambda _s: None)()
     with pytest.raises(ConfigError, match="is empty"):
         credentials.command_password("   ", lambda _s: None)
 
