@@ -79,7 +79,7 @@ def _stderr(text: str, password: str) -> str:
     """The command's stderr for the error, its own password removed (the run's Redactor masks the rest)."""
     shown = " ".join(text.split())[:_STDERR_SHOWN]
     if password:
-        shown = shown.replace(password, "***")
+        shown = shown.replace(password, redact.MASK)
     return shown or "(nothing on stderr)"
 
 

@@ -86,7 +86,7 @@ class Emitter:
         return LEVELS.get(level, 20) >= self.threshold
 
     def emit(self, event: str, level: str = "info", **fields: Any) -> None:
-        if LEVELS.get(level, 20) >= self.threshold:
+        if self.enabled(level):
             fields["event"], fields["level"] = event, level  # a fresh dict: **fields is ours
             self.write(fields)
 

@@ -188,12 +188,13 @@ def url_file(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str, st
 def _read_database_url(flag: str | None, environ: Mapping[str, str]) -> str | None:
     if flag is not None:
         return flag.strip()
-    for variable, file_variable in URL_SOURCES:
+    from_file = url_file(flag, environ)
+    if from_file is not None:
+        return read_url_file(*from_file)
+    for variable, _ in URL_SOURCES:  # no file comes first: the URL is the first variable set, if any
         url = environ.get(variable, "").strip()
         if url:
             return url
-        if environ.get(file_variable):
-            return read_url_file(file_variable, environ[file_variable], variable)
     return None
 
 
